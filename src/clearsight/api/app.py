@@ -1,0 +1,186 @@
+"""The FastAPI application: routers, authentication boundary, error handling, middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+import clearsight
+from clearsight.api.deps import ApiServices
+from clearsight.api.middleware import SecurityHeadersMiddleware, UnhandledErrorMiddleware
+from clearsight.api.ports import (
+    ApiSettings,
+    DeviceCommandError,
+    DeviceControlPort,
+    DeviceOffline,
+    DeviceRejected,
+    DeviceTimeout,
+    LoginGuard,
+    LoginThrottled,
+    RegistryPort,
+    UsersPort,
+)
+from clearsight.api.problems import (
+    DEVICE_OFFLINE,
+    DEVICE_REJECTED,
+    DEVICE_TIMEOUT,
+    LOGIN_THROTTLED,
+    PROBLEM_MEDIA_TYPE,
+    VALIDATION_FAILED,
+    Problem,
+    problem_response,
+)
+from clearsight.api.routers import auth, channels, devices, health, metrics, regions
+from clearsight.api.security import UnthrottledLogins, current_user
+from clearsight.api.tokens import TokenService
+from clearsight.registry.errors import InvalidRegion, UnknownDevice
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+DEFAULT_STATIC_DIR = Path(clearsight.__file__).parent / "web" / "static"
+
+
+class ClearsightApi(FastAPI):
+    """FastAPI whose OpenAPI document gives error responses the problem+json media type."""
+
+    def openapi(self) -> dict[str, Any]:
+        schema = super().openapi()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+        return schema
+
+
+def create_app(
+    *,
+    settings: ApiSettings,
+    registry: RegistryPort,
+    users: UsersPort,
+    control: DeviceControlPort,
+    metrics_registry: CollectorRegistry,
+    db_ping: Callable[[], Awaitable[bool]],
+    login_guard: LoginGuard | None = None,
+    static_dir: Path | None = DEFAULT_STATIC_DIR,
+) -> FastAPI:
+    """Build the HTTP API around the given platform services.
+
+    `login_guard` throttles logins (default: none). The web UI in `static_dir` is served at `/`
+    when that directory exists.
+    """
+    app = ClearsightApi(
+        title="Clearsight",
+        version=clearsight.__version__,
+        description="GB/T 28181 video platform API. Errors are RFC 9457 problem details.",
+        redoc_url=None,
+    )
+    app.state.services = ApiServices(
+        tokens=TokenService(settings.secret_key, settings.token_ttl),
+        registry=registry,
+        users=users,
+        control=control,
+        login_guard=login_guard or UnthrottledLogins(),
+        metrics_registry=metrics_registry,
+        db_ping=db_ping,
+    )
+
+    protected = APIRouter(dependencies=[Depends(current_user)])
+    for module in (devices, channels, regions):
+        protected.include_router(module.router)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(protected)
+    app.include_router(api)
+    app.include_router(health.router)
+    app.include_router(metrics.router, dependencies=[Depends(current_user)])
+
+    _install_exception_handlers(app)
+    app.add_middleware(UnhandledErrorMiddleware)  # added first: runs inside the headers middleware
+    docs_paths = [path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if path]
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)
+
+    if static_dir is not None and static_dir.is_dir():
+        # Mounted last: every route above wins, and unknown paths become 404 problems.
+        app.mount("/", StaticFiles(directory=static_dir, html=True), name="web")
+    return app
+
+
+def _install_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> Response:
+        return problem_response(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return problem_response(request, Problem(exc.status_code, detail, headers=exc.headers))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # Only where and what: the offending input is not echoed (it may be a password).
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        problem = Problem(
+            422,
+            "the request is not valid; see errors",
+            type_=VALIDATION_FAILED,
+            title="Request validation failed",
+            extensions={"errors": errors},
+        )
+        return problem_response(request, problem)
+
+    @app.exception_handler(InvalidRegion)
+    async def on_invalid_region(request: Request, exc: InvalidRegion) -> Response:
+        return problem_response(
+            request, Problem(422, str(exc), type_=VALIDATION_FAILED, title="Request validation failed")
+        )
+
+    @app.exception_handler(UnknownDevice)
+    async def on_unknown_device(request: Request, exc: UnknownDevice) -> Response:
+        return problem_response(request, Problem(404, f"no device {exc.device_id}"))
+
+    @app.exception_handler(LoginThrottled)
+    async def on_login_throttled(request: Request, exc: LoginThrottled) -> Response:
+        logger.warning("login for %r throttled for %d s", exc.username, exc.retry_after)
+        problem = Problem(
+            429,
+            f"too many failed logins; retry in {exc.retry_after} s",
+            type_=LOGIN_THROTTLED,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+        return problem_response(request, problem)
+
+    @app.exception_handler(DeviceCommandError)
+    async def on_device_error(request: Request, exc: DeviceCommandError) -> Response:
+        extensions = {"device_id": exc.device_id}
+        if isinstance(exc, DeviceOffline):
+            problem = Problem(
+                409, str(exc), type_=DEVICE_OFFLINE, title="Device offline", extensions=extensions
+            )
+        elif isinstance(exc, DeviceTimeout):
+            problem = Problem(
+                504, str(exc), type_=DEVICE_TIMEOUT, title="Device did not answer", extensions=extensions
+            )
+        elif isinstance(exc, DeviceRejected):
+            problem = Problem(
+                502,
+                str(exc),
+                type_=DEVICE_REJECTED,
+                title="Device refused the request",
+                extensions=extensions,
+            )
+        else:
+            problem = Problem(502, str(exc), extensions=extensions)
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        return problem_response(request, problem)

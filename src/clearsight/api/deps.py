@@ -1,0 +1,35 @@
+"""The services one API instance works with, handed to routers as a dependency."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
+
+from clearsight.api.ports import DeviceControlPort, LoginGuard, RegistryPort, UsersPort
+from clearsight.api.tokens import TokenService
+
+
+@dataclass(frozen=True, slots=True)
+class ApiServices:
+    tokens: TokenService
+    registry: RegistryPort
+    users: UsersPort
+    control: DeviceControlPort
+    login_guard: LoginGuard
+    metrics_registry: CollectorRegistry
+    db_ping: Callable[[], Awaitable[bool]]
+
+
+async def get_services(request: Request) -> ApiServices:
+    # async so FastAPI calls it on the event loop instead of a worker thread
+    services = getattr(request.app.state, "services", None)
+    if not isinstance(services, ApiServices):
+        raise RuntimeError("app.state.services is not set; build the app with create_app()")
+    return services
+
+
+Services = Annotated[ApiServices, Depends(get_services)]

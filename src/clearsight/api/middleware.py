@@ -1,0 +1,86 @@
+"""ASGI middleware: security headers on every response, and a last-resort 500 problem."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clearsight.api.problems import Problem, problem_response
+
+logger = logging.getLogger(__name__)
+
+# Only our own origin may supply anything; no framing, no plugins, no foreign form targets.
+STRICT_CSP = (
+    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
+# FastAPI's Swagger UI page loads its bundle from jsDelivr and starts it with an inline script.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response; `docs_paths` get the Swagger UI policy."""
+
+    def __init__(self, app: ASGIApp, *, docs_paths: Iterable[str] = ()) -> None:
+        self.app = app
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in self.docs_paths else STRICT_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers[name] = value
+                headers["Content-Security-Policy"] = csp
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class UnhandledErrorMiddleware:
+    """Turns an exception no handler took into a logged 500 problem without a traceback.
+
+    Sits inside `SecurityHeadersMiddleware`, so the 500 response carries the security headers too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if response_started:
+                raise  # too late for a problem document; the server closes the connection
+            response = problem_response(Request(scope), Problem(500, "internal error; see the server log"))
+            await response(scope, receive, send)

@@ -1,0 +1,220 @@
+"""What the HTTP API needs from the rest of the platform.
+
+The API codes against these structural types only. The real implementations
+(`clearsight.registry.store.RegistryStore`, `clearsight.access.users.UserStore`, the GB28181
+platform service) fit them without inheriting from them; tests inject fakes.
+
+Record types are read-only protocols so that frozen dataclasses with narrower field types
+(`name: str` where the protocol says `str | None`) still fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+# The platform service raises these; re-exported so routers and tests need only this module.
+from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
+
+__all__ = [
+    "ApiConfig",
+    "ApiSettings",
+    "ChannelRecord",
+    "DeviceCommandError",
+    "DeviceControlPort",
+    "DeviceOffline",
+    "DeviceRecord",
+    "DeviceRejected",
+    "DeviceTimeout",
+    "LoginGuard",
+    "LoginThrottled",
+    "Page",
+    "RegionNode",
+    "RegistryPort",
+    "UserRecord",
+    "UsersPort",
+]
+
+ItemT_co = TypeVar("ItemT_co", covariant=True)
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins; the caller may retry after `retry_after` seconds."""
+
+    def __init__(self, username: str, retry_after: int) -> None:
+        super().__init__(f"login for {username!r} throttled for {retry_after}s")
+        self.username = username
+        self.retry_after = retry_after
+
+
+class Page(Protocol[ItemT_co]):
+    """One page of a listing; `total` counts every match, not just this page."""
+
+    @property
+    def items(self) -> Sequence[ItemT_co]: ...
+    @property
+    def total(self) -> int: ...
+
+
+class DeviceRecord(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def online(self) -> bool: ...
+    @property
+    def channel_count(self) -> int: ...
+    @property
+    def last_keepalive(self) -> datetime | None: ...
+    @property
+    def manufacturer(self) -> str | None: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def firmware(self) -> str | None: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def remote_host(self) -> str | None: ...
+    @property
+    def remote_port(self) -> int | None: ...
+    @property
+    def registered_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+class ChannelRecord(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def gb_id(self) -> str: ...
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def online(self) -> bool: ...
+    @property
+    def civil_code(self) -> str | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def ptz_type(self) -> int | None: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def business_group_id(self) -> str | None: ...
+    @property
+    def manufacturer(self) -> str | None: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+
+
+class RegionNode(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def channel_count(self) -> int: ...
+    @property
+    def online_count(self) -> int: ...
+    @property
+    def children(self) -> Sequence[RegionNode]: ...
+
+
+class UserRecord(Protocol):
+    @property
+    def id(self) -> int | str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
+
+
+class RegistryPort(Protocol):
+    """Implemented by `clearsight.registry.store.RegistryStore`."""
+
+    async def list_devices(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        online: bool | None,
+        name_contains: str | None,
+        region: str | None,
+    ) -> Page[DeviceRecord]: ...
+
+    async def get_device(self, device_id: str) -> DeviceRecord | None: ...
+
+    async def delete_device(self, device_id: str) -> bool:
+        """Forget the device and its channels; False when there was no such device."""
+        ...
+
+    async def list_channels(
+        self,
+        *,
+        offset: int,
+        limit: int,
+        device_id: str | None = None,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+    ) -> Page[ChannelRecord]: ...
+
+    async def get_channel(self, channel_pk: int) -> ChannelRecord | None: ...
+
+    async def region_tree(self) -> Sequence[RegionNode]: ...
+
+
+class UsersPort(Protocol):
+    """Implemented by `clearsight.access.users.UserStore`."""
+
+    async def authenticate(self, username: str, password: str) -> UserRecord | None: ...
+
+
+class DeviceControlPort(Protocol):
+    """Implemented by the GB28181 platform service; raises `DeviceOffline` / `DeviceTimeout`."""
+
+    async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None: ...
+
+    async def refresh_catalog(self, device_id: str) -> int: ...
+
+    def sip_healthy(self) -> bool: ...
+
+
+class LoginGuard(Protocol):
+    """Seam for login throttling (a later issue). `check` raises `LoginThrottled` to refuse."""
+
+    async def check(self, username: str, client: str | None) -> None: ...
+
+    async def record(self, username: str, client: str | None, *, success: bool) -> None: ...
+
+
+class ApiSettings(Protocol):
+    """What the API reads from the settings; `ApiConfig` is the plain implementation."""
+
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def token_ttl(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """E.g. `ApiConfig(settings.effective_secret_key(), settings.token_ttl)`."""
+
+    secret_key: str
+    token_ttl: int

@@ -1,0 +1,74 @@
+"""`/api/v1/channels`: list and show channels; PTZ control."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+
+from clearsight.api.deps import ApiServices, Services
+from clearsight.api.params import (
+    DEFAULT_PAGE_SIZE,
+    ChannelPk,
+    DeviceIdFilter,
+    Limit,
+    NameFilter,
+    Offset,
+    OnlineFilter,
+    RegionFilter,
+)
+from clearsight.api.ports import ChannelRecord
+from clearsight.api.problems import PROBLEM_RESPONSES, Problem
+from clearsight.api.ptz_commands import ptz_hex
+from clearsight.api.schemas import ChannelOut, ChannelPage, CommandSent, PtzRequest
+from clearsight.api.security import Operator
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/channels", tags=["channels"], responses=PROBLEM_RESPONSES)
+
+
+async def _channel_or_404(services: ApiServices, channel_id: int) -> ChannelRecord:
+    channel = await services.registry.get_channel(channel_id)
+    if channel is None:
+        raise Problem(404, f"no channel {channel_id}")
+    return channel
+
+
+@router.get("")
+async def list_channels(
+    services: Services,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    device_id: DeviceIdFilter = None,
+    online: OnlineFilter = None,
+    name: NameFilter = None,
+    region: RegionFilter = None,
+) -> ChannelPage:
+    page = await services.registry.list_channels(
+        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region
+    )
+    items = [ChannelOut.model_validate(channel) for channel in page.items]
+    return ChannelPage(total=page.total, offset=offset, limit=limit, items=items)
+
+
+@router.get("/{channel_id}")
+async def get_channel(services: Services, channel_id: ChannelPk) -> ChannelOut:
+    return ChannelOut.model_validate(await _channel_or_404(services, channel_id))
+
+
+@router.post("/{channel_id}/ptz", status_code=202)
+async def control_ptz(
+    services: Services, user: Operator, channel_id: ChannelPk, command: PtzRequest
+) -> CommandSent:
+    """Send a PTZ command; 202 once the device accepted the DeviceControl message."""
+    channel = await _channel_or_404(services, channel_id)
+    await services.control.send_ptz(channel.device_id, channel.gb_id, ptz_hex(command))
+    logger.info(
+        "channel %s of device %s: PTZ %s by %s",
+        channel.gb_id,
+        channel.device_id,
+        command.action,
+        user.username,
+    )
+    return CommandSent()

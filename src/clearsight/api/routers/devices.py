@@ -1,0 +1,89 @@
+"""`/api/v1/devices`: list, show and remove devices; their channels; catalog refresh."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+
+from clearsight.api.deps import ApiServices, Services
+from clearsight.api.params import (
+    DEFAULT_PAGE_SIZE,
+    DeviceId,
+    Limit,
+    NameFilter,
+    Offset,
+    OnlineFilter,
+    RegionFilter,
+)
+from clearsight.api.ports import DeviceRecord
+from clearsight.api.problems import PROBLEM_RESPONSES, Problem
+from clearsight.api.schemas import CatalogQueried, ChannelOut, ChannelPage, DeviceOut, DevicePage
+from clearsight.api.security import Administrator, Operator
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/devices", tags=["devices"], responses=PROBLEM_RESPONSES)
+
+
+async def _device_or_404(services: ApiServices, device_id: str) -> DeviceRecord:
+    device = await services.registry.get_device(device_id)
+    if device is None:
+        raise Problem(404, f"no device {device_id}")
+    return device
+
+
+@router.get("")
+async def list_devices(
+    services: Services,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    online: OnlineFilter = None,
+    name: NameFilter = None,
+    region: RegionFilter = None,
+) -> DevicePage:
+    page = await services.registry.list_devices(
+        offset=offset, limit=limit, online=online, name_contains=name, region=region
+    )
+    items = [DeviceOut.model_validate(device) for device in page.items]
+    return DevicePage(total=page.total, offset=offset, limit=limit, items=items)
+
+
+@router.get("/{device_id}")
+async def get_device(services: Services, device_id: DeviceId) -> DeviceOut:
+    return DeviceOut.model_validate(await _device_or_404(services, device_id))
+
+
+@router.delete("/{device_id}", status_code=204)
+async def delete_device(services: Services, user: Administrator, device_id: DeviceId) -> None:
+    """Forget a device and its channels (administrators only); it may register again."""
+    if not await services.registry.delete_device(device_id):
+        raise Problem(404, f"no device {device_id}")
+    logger.info("device %s deleted by %s", device_id, user.username)
+
+
+@router.get("/{device_id}/channels")
+async def list_device_channels(
+    services: Services,
+    device_id: DeviceId,
+    offset: Offset = 0,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    online: OnlineFilter = None,
+    name: NameFilter = None,
+    region: RegionFilter = None,
+) -> ChannelPage:
+    await _device_or_404(services, device_id)
+    page = await services.registry.list_channels(
+        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region
+    )
+    items = [ChannelOut.model_validate(channel) for channel in page.items]
+    return ChannelPage(total=page.total, offset=offset, limit=limit, items=items)
+
+
+@router.post("/{device_id}/catalog/refresh", status_code=202)
+async def refresh_catalog(services: Services, user: Operator, device_id: DeviceId) -> CatalogQueried:
+    """Ask the device for its catalog; the answer updates the registry when it arrives."""
+    await _device_or_404(services, device_id)
+    sn = await services.control.refresh_catalog(device_id)
+    logger.info("device %s catalog queried (SN %d) by %s", device_id, sn, user.username)
+    return CatalogQueried(sn=sn)

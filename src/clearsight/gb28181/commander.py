@@ -1,0 +1,160 @@
+"""Platform → device commands: MANSCDP queries and their (possibly chunked) answers, PTZ control.
+
+A query is a MESSAGE answered `200 OK` at once; the answer itself comes later as one or more MESSAGEs
+from the device carrying `<Response>` with the same SN (GB/T 28181-2016 §9.5). `MessageRouter` hands
+those to `on_response`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from clearsight.gb28181.catalog import CatalogAssembler
+from clearsight.gb28181.errors import DeviceOffline, DeviceRejected, DeviceTimeout
+from clearsight.gb28181.manscdp import (
+    CatalogItem,
+    ManscdpMessage,
+    build_device_control_ptz,
+    build_query,
+    parse_catalog_response,
+)
+from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.requests import RequestFactory
+from clearsight.sip.endpoint import Peer, SipEndpoint, TransactionTimeout
+
+logger = logging.getLogger(__name__)
+
+# How long a device may take to send a query's answer after its 200 OK.
+RESPONSE_TIMEOUT = 10.0
+# A catalog that receives no chunk for this long is re-queried.
+CATALOG_STALL_TIMEOUT = 5.0
+# Re-queries of a stalled catalog before we keep what arrived.
+CATALOG_REQUERIES = 2
+
+
+@dataclass(slots=True)
+class CatalogResult:
+    device_id: str
+    items: list[CatalogItem]
+    complete: bool
+    sum_num: int
+    requeries: int
+
+
+@dataclass(slots=True)
+class _CatalogWait:
+    assembler: CatalogAssembler
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class DeviceCommander:
+    def __init__(self, endpoint: SipEndpoint, factory: RequestFactory, presence: PresenceTracker, *,
+                 response_timeout: float = RESPONSE_TIMEOUT,
+                 catalog_stall_timeout: float = CATALOG_STALL_TIMEOUT) -> None:
+        self._endpoint = endpoint
+        self._factory = factory
+        self._presence = presence
+        self._response_timeout = response_timeout
+        self._catalog_stall_timeout = catalog_stall_timeout
+        self._sn = itertools.count(1)
+        self._pending: dict[tuple[str, str, int], asyncio.Future[ManscdpMessage]] = {}
+        self._catalogs: dict[tuple[str, int], _CatalogWait] = {}
+
+    def next_sn(self) -> int:
+        return next(self._sn) % 1_000_000_000
+
+    def peer_of(self, device_id: str) -> DevicePeer:
+        presence = self._presence.get(device_id)
+        if presence is None or not presence.online:
+            raise DeviceOffline(device_id)
+        return presence.peer
+
+    async def send_message(self, device_id: str, target_id: str, body: bytes, what: str) -> None:
+        """Send one MANSCDP MESSAGE and wait for its final SIP response."""
+        peer = self.peer_of(device_id)
+        request = self._factory.message(target_id, peer, body)
+        try:
+            response = await self._endpoint.send_request(request, Peer(peer.transport, peer.host, peer.port))
+        except TransactionTimeout as exc:
+            raise DeviceTimeout(device_id, what) from exc
+        if not 200 <= response.status < 300:
+            raise DeviceRejected(device_id, response.status, response.reason)
+
+    async def query(self, device_id: str, cmd_type: str, *, target_id: str | None = None,
+                    extra: dict[str, str] | None = None) -> ManscdpMessage:
+        """Send a single-answer query (DeviceInfo, DeviceStatus, PresetQuery…) and return the answer."""
+        sn = self.next_sn()
+        target = target_id or device_id
+        key = (target, cmd_type.lower(), sn)
+        future: asyncio.Future[ManscdpMessage] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            await self.send_message(device_id, target, build_query(cmd_type, sn, target, extra), cmd_type)
+            return await asyncio.wait_for(future, self._response_timeout)
+        except TimeoutError as exc:
+            raise DeviceTimeout(device_id, f"{cmd_type} query (SN {sn})") from exc
+        finally:
+            self._pending.pop(key, None)
+
+    async def query_catalog(self, device_id: str, *, requeries: int = CATALOG_REQUERIES) -> CatalogResult:
+        """Query the whole catalog and assemble its chunks; re-query when chunks stop coming."""
+        sn = self.next_sn()
+        wait = _CatalogWait(CatalogAssembler())
+        keys = [(device_id, sn)]
+        self._catalogs[keys[0]] = wait
+        try:
+            await self.send_message(device_id, device_id, build_query("Catalog", sn, device_id), "Catalog")
+            while True:
+                wait.progress.clear()
+                if wait.assembler.complete:
+                    break
+                try:
+                    await asyncio.wait_for(wait.progress.wait(), self._catalog_stall_timeout)
+                    continue
+                except TimeoutError:
+                    pass
+                if wait.assembler.requery_count >= requeries:
+                    logger.warning("device %s catalog incomplete after %d re-queries: %d of %d items",
+                                   device_id, requeries, len(wait.assembler.items), wait.assembler.sum_num)
+                    break
+                # GB28181 cannot ask for one missing chunk: ask again, merge into the same assembly.
+                wait.assembler.mark_requery(time.monotonic())
+                sn = self.next_sn()
+                keys.append((device_id, sn))
+                self._catalogs[keys[-1]] = wait
+                logger.info("device %s catalog stalled at %d/%s items; re-query with SN %d", device_id,
+                            len(wait.assembler.items), wait.assembler.sum_num, sn)
+                await self.send_message(device_id, device_id, build_query("Catalog", sn, device_id),
+                                        "Catalog")
+        finally:
+            for key in keys:
+                self._catalogs.pop(key, None)
+        a = wait.assembler
+        return CatalogResult(device_id, list(a.items), a.complete, a.sum_num or 0, a.requery_count)
+
+    async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None:
+        body = build_device_control_ptz(self.next_sn(), channel_gb_id, ptz_hex)
+        await self.send_message(device_id, channel_gb_id, body, "DeviceControl")
+
+    def on_response(self, device_id: str, message: ManscdpMessage) -> bool:
+        """Route a device's `<Response>`; False when nobody waits for it (late, or unsolicited)."""
+        if message.cmd_type.lower() == "catalog":
+            wait = self._catalogs.get((device_id, message.sn))
+            if wait is None:
+                return False
+            wait.assembler.add(parse_catalog_response(message), time.monotonic())
+            wait.progress.set()
+            return True
+        for target in (message.device_id, device_id):
+            future = self._pending.get((target, message.cmd_type.lower(), message.sn))
+            if future is not None and not future.done():
+                future.set_result(message)
+                return True
+        return False
+
+    def has_catalog_wait(self, device_id: str, sn: int) -> bool:
+        return (device_id, sn) in self._catalogs

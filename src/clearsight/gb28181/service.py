@@ -1,0 +1,238 @@
+"""The GB/T 28181 platform: one SIP endpoint, registration, keepalive, catalog, device commands.
+
+It keeps online state in memory (`PresenceTracker`) and writes it to the registry in batches: online
+and offline changes within `URGENT_FLUSH_INTERVAL`, keepalive timestamps every `KEEPALIVE_FLUSH_INTERVAL`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from datetime import datetime, tzinfo
+from typing import Any
+
+from clearsight.gb28181.catalog_records import split_catalog, to_events
+from clearsight.gb28181.commander import CatalogResult, DeviceCommander
+from clearsight.gb28181.errors import DeviceCommandError
+from clearsight.gb28181.manscdp import CatalogItem, parse_device_info
+from clearsight.gb28181.message_router import MessageRouter
+from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
+from clearsight.gb28181.registrar import Registrar
+from clearsight.gb28181.requests import RequestFactory
+from clearsight.registry.records import PresenceUpdate
+from clearsight.registry.store import RegistryStore
+from clearsight.sip.digest import DigestAuthenticator
+from clearsight.sip.endpoint import IncomingRequest, SipEndpoint, SipObserver
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "Clearsight/0.1"
+# Online/offline changes reach the database within this many seconds.
+URGENT_FLUSH_INTERVAL = 0.5
+# Keepalive timestamps are written in one batch this often (a keepalive alone costs no write).
+KEEPALIVE_FLUSH_INTERVAL = 30.0
+# How often registrations and keepalives are checked for expiry.
+SWEEP_INTERVAL = 1.0
+# Devices whose DeviceInfo and catalog are fetched at once after they come online; a site restart
+# brings thousands of devices back together and must not flood them or the database.
+SYNC_CONCURRENCY = 32
+
+
+class Gb28181Service:
+    def __init__(self, *, platform_id: str, domain: str, sip_host: str, sip_port: int,
+                 registry: RegistryStore, default_password: str, device_passwords: dict[str, str],
+                 secret: bytes, nonce_ttl: float, keepalive_interval: float, keepalive_misses: int,
+                 device_tz: tzinfo, observer: SipObserver | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.platform_id = platform_id
+        self.registry = registry
+        self.presence = PresenceTracker(keepalive_interval, keepalive_misses)
+        self._clock = clock
+        self._default_password = default_password
+        self._device_passwords = device_passwords
+        self.endpoint = SipEndpoint(sip_host, sip_port, user_agent=USER_AGENT, on_request=self._on_request,
+                                    observer=observer)
+        self._factory = RequestFactory(platform_id, domain, sip_host, sip_port,
+                                       self.endpoint.new_call_id, self.endpoint.new_tag)
+        self.commander = DeviceCommander(self.endpoint, self._factory, self.presence)
+        self.registrar = Registrar(
+            authenticator=DigestAuthenticator(realm=domain, secret=secret, nonce_ttl=nonce_ttl),
+            passwords=self.password_for, presence=self.presence, device_tz=device_tz, clock=clock,
+            on_online=self._device_came_online, on_offline=self._device_went_offline)
+        self.router = MessageRouter(presence=self.presence, commander=self.commander, clock=clock,
+                                    on_catalog_events=self._catalog_events)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._known_registrations: dict[str, tuple[object, datetime]] = {}
+        self._flush_lock = asyncio.Lock()
+        self._urgent = asyncio.Event()
+        self._sync_gate = asyncio.Semaphore(SYNC_CONCURRENCY)
+        self._running = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.endpoint.start()
+        self._running = True
+        self._spawn(self._flush_loop())
+        self._spawn(self._sweep_loop())
+        logger.info("GB28181 platform %s listening on %s:%s (UDP and TCP)", self.platform_id,
+                    self.endpoint.local_host, self.endpoint.udp_port)
+
+    async def close(self) -> None:
+        self._running = False
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.endpoint.close()
+        await self.flush(include_keepalives=True)
+
+    def sip_healthy(self) -> bool:
+        return self._running
+
+    def password_for(self, device_id: str) -> str:
+        return self._device_passwords.get(device_id, self._default_password)
+
+    def set_device_password(self, device_id: str, password: str | None) -> None:
+        if password is None:
+            self._device_passwords.pop(device_id, None)
+        else:
+            self._device_passwords[device_id] = password
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    # --- requests from devices -------------------------------------------------------------------
+    async def _on_request(self, incoming: IncomingRequest) -> None:
+        method = incoming.request.method
+        if method == "REGISTER":
+            await self.registrar.handle(incoming)
+        elif method in ("MESSAGE", "NOTIFY"):
+            await self.router.handle(incoming)
+        elif method in ("OPTIONS",):
+            await incoming.respond(200)
+        elif method in ("ACK",):
+            return
+        elif method in ("BYE", "CANCEL", "INFO"):
+            await incoming.respond(481)
+        else:
+            await incoming.respond(501, f"{method} not implemented")
+
+    async def _device_came_online(self, device_id: str) -> None:
+        self._urgent.set()
+        self._spawn(self._sync_device(device_id))
+
+    async def _device_went_offline(self, device_id: str) -> None:
+        self._urgent.set()
+
+    async def _sync_device(self, device_id: str) -> None:
+        """After a device comes online: its row exists, then DeviceInfo and the whole catalog."""
+        async with self._sync_gate:
+            await self.flush(include_keepalives=False)
+            await self._query_device(device_id)
+
+    async def _query_device(self, device_id: str) -> None:
+        try:
+            info = parse_device_info(await self.commander.query(device_id, "DeviceInfo"))
+            await self.registry.update_device_info(device_id, name=info.device_name,
+                                                   manufacturer=info.manufacturer, model=info.model,
+                                                   firmware=info.firmware)
+        except DeviceCommandError as exc:
+            logger.warning("device %s: DeviceInfo failed: %s", device_id, exc.detail)
+        try:
+            await self.refresh_catalog_now(device_id)
+        except DeviceCommandError as exc:
+            logger.warning("device %s: catalog query failed: %s", device_id, exc.detail)
+
+    # --- catalog ---------------------------------------------------------------------------------
+    async def refresh_catalog_now(self, device_id: str) -> CatalogResult:
+        result = await self.commander.query_catalog(device_id)
+        await self.store_catalog(result)
+        return result
+
+    async def store_catalog(self, result: CatalogResult) -> None:
+        channels, groups = split_catalog(result.items)
+        if result.complete:
+            diff = await self.registry.replace_catalog(result.device_id, channels, groups)
+        else:
+            # Without the whole catalog we must not delete what did not arrive: add and update only.
+            events = to_events([_with_event(i, "ADD") for i in result.items])
+            diff = await self.registry.apply_catalog_events(result.device_id, events)
+        logger.info("device %s catalog stored (%s, %d items): +%d ~%d -%d", result.device_id,
+                    "complete" if result.complete else "INCOMPLETE", len(result.items), len(diff.added),
+                    len(diff.updated), len(diff.removed))
+
+    async def _catalog_events(self, device_id: str, items: list[CatalogItem]) -> None:
+        diff = await self.registry.apply_catalog_events(device_id, to_events(items))
+        logger.info("device %s catalog events: +%d ~%d -%d", device_id, len(diff.added), len(diff.updated),
+                    len(diff.removed))
+
+    # --- DeviceControlPort (what the API calls) -------------------------------------------------
+    async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None:
+        await self.commander.send_ptz(device_id, channel_gb_id, ptz_hex)
+
+    async def refresh_catalog(self, device_id: str) -> int:
+        self.commander.peer_of(device_id)  # raises DeviceOffline before we promise anything
+        sn = self.commander.next_sn()
+        self._spawn(self.refresh_catalog_now(device_id))
+        return sn
+
+    # --- persistence of presence ---------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_keepalive_flush = loop.time()
+        while True:
+            try:
+                await asyncio.wait_for(self._urgent.wait(), KEEPALIVE_FLUSH_INTERVAL)
+            except TimeoutError:
+                pass
+            self._urgent.clear()
+            await asyncio.sleep(URGENT_FLUSH_INTERVAL)  # gather a batch
+            include = loop.time() - last_keepalive_flush >= KEEPALIVE_FLUSH_INTERVAL
+            if include:
+                last_keepalive_flush = loop.time()
+            await self.flush(include_keepalives=include)
+
+    async def flush(self, *, include_keepalives: bool) -> None:
+        async with self._flush_lock:
+            changes = self.presence.drain(include_keepalives=include_keepalives)
+            if not changes:
+                return
+            try:
+                await self._persist(changes)
+            except Exception:
+                # The database is unavailable: keep the changes and try again on the next flush.
+                logger.exception("could not persist %d presence changes; will retry", len(changes))
+                self.presence.requeue(changes)
+                self._urgent.set()
+
+    async def _persist(self, changes: list[PresenceChange]) -> None:
+        for change in changes:
+            if change.peer is None or change.expires_at is None:
+                continue
+            known = self._known_registrations.get(change.device_id)
+            if known != (change.peer, change.expires_at):
+                await self.registry.upsert_device(
+                    change.device_id, transport=change.peer.transport.lower(),
+                    remote_host=change.peer.host, remote_port=change.peer.port,
+                    registered_at=change.registered_at, expires_at=change.expires_at)
+                self._known_registrations[change.device_id] = (change.peer, change.expires_at)
+        await self.registry.apply_presence([PresenceUpdate(c.device_id, c.online, c.last_keepalive)
+                                            for c in changes])
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            if self.presence.sweep(self._clock()):
+                self._urgent.set()
+
+
+def _with_event(item: CatalogItem, event: str) -> CatalogItem:
+    return replace(item, event=event)

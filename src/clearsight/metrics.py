@@ -1,0 +1,60 @@
+"""Prometheus metrics of the platform: SIP traffic, transactions, devices online."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from clearsight.sip.endpoint import Peer
+from clearsight.sip.message import SipMessage, SipRequest
+
+# Methods we count by name; anything else is counted as "other" so a hostile peer cannot grow labels.
+_KNOWN_METHODS = frozenset({"REGISTER", "MESSAGE", "NOTIFY", "SUBSCRIBE", "INVITE", "ACK", "BYE", "CANCEL",
+                            "INFO", "OPTIONS"})
+
+
+def _method_label(method: str) -> str:
+    return method if method in _KNOWN_METHODS else "other"
+
+
+class PlatformMetrics:
+    """Implements the SIP endpoint's observer and holds the platform's gauges."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.sip_messages = Counter(
+            "clearsight_sip_messages", "SIP messages by direction, method and response status",
+            ["direction", "method", "status"], registry=self.registry)
+        self.sip_rejected = Counter(
+            "clearsight_sip_rejected", "Malformed SIP input answered 400 or dropped", registry=self.registry)
+        self.transactions_timed_out = Counter(
+            "clearsight_sip_transactions_timed_out", "SIP client transactions that got no final response",
+            ["method"], registry=self.registry)
+        self.devices_online = Gauge("clearsight_devices_online", "Devices registered and keeping alive",
+                                    registry=self.registry)
+        self.devices_known = Gauge("clearsight_devices_registered_since_start",
+                                   "Devices that registered at least once since start", registry=self.registry)
+
+    def track_presence(self, online: Callable[[], int], known: Callable[[], int]) -> None:
+        self.devices_online.set_function(online)
+        self.devices_known.set_function(known)
+
+    def _count(self, direction: str, message: SipMessage) -> None:
+        if isinstance(message, SipRequest):
+            self.sip_messages.labels(direction, _method_label(message.method), "").inc()
+        else:
+            method = (message.header("CSeq") or " ").split()[-1].upper()
+            self.sip_messages.labels(direction, _method_label(method), str(message.status)).inc()
+
+    def message_received(self, message: SipMessage, peer: Peer) -> None:
+        self._count("in", message)
+
+    def message_sent(self, message: SipMessage, peer: Peer) -> None:
+        self._count("out", message)
+
+    def transaction_timed_out(self, method: str) -> None:
+        self.transactions_timed_out.labels(_method_label(method)).inc()
+
+    def message_rejected(self, peer: Peer, reason: str) -> None:
+        self.sip_rejected.inc()

@@ -1,0 +1,406 @@
+"""The registry's persistence: devices, their catalogs (channels and groups), and the region tree.
+
+All access is async and hands out frozen records, never ORM objects. Bulk writes (a catalog of
+thousands of channels, a batch of keepalives) are one transaction of executemany statements.
+
+Every writing method starts its transaction with a write (on the device row where there is one): on
+SQLite that takes the write lock up front, so a transaction never has to upgrade a stale read snapshot
+(which fails at once with "database is locked"); on PostgreSQL it serialises catalog writes per device.
+
+Region filters take a civil-code prefix (2, 4, 6 or 8 digits; trailing "00" pairs are dropped, so
+"34020000" means the city "3402"). A channel is in region R when its civil code's region node starts
+with R. A device is in region R when its ID (whose first 8 digits are its centre code) starts with R, or
+when any of its channels is in R.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, literal_column, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from clearsight.gb28181.regions import InvalidCivilCode, region_path
+from clearsight.registry import catalog_writer as writer
+from clearsight.registry.catalog_rows import (
+    CHANNEL_COLUMNS,
+    GROUP_COLUMNS,
+    channel_values,
+    group_values,
+    latest_by_id,
+    region_code_of,
+    valid_item_id,
+)
+from clearsight.registry.catalog_writer import CHANNELS, DEVICES, GROUPS, rowcount
+from clearsight.registry.errors import InvalidRegion, UnknownDevice
+from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Region, UtcDateTime, utc_now
+from clearsight.registry.records import (
+    CatalogDiff,
+    CatalogEvent,
+    CatalogEventType,
+    ChannelRecord,
+    ChannelRecordIn,
+    DeviceRecord,
+    GroupRecordIn,
+    Page,
+    PresenceUpdate,
+    RegionNode,
+    Transport,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 1000
+REGION_CODE_LENGTHS = (2, 4, 6, 8)  # GB/T 2260: province, city, county, grass-roots unit
+_CHANNEL_RECORD_FIELDS = tuple(ChannelRecord.__dataclass_fields__)
+_DEVICE_RECORD_FIELDS = tuple(name for name in DeviceRecord.__dataclass_fields__ if name != "has_password")
+
+
+class RegistryStore:
+    """Devices, channels, groups and regions in the database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    # --- devices ---
+
+    async def upsert_device(
+        self,
+        device_id: str,
+        *,
+        name: str | None = None,
+        transport: str,
+        remote_host: str,
+        remote_port: int,
+        registered_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """Record a (re-)registration: the device is online, reachable at the given address."""
+        if not 0 < len(device_id) <= GB_ID_LENGTH:
+            raise ValueError(f"device ID {device_id!r} is not a GB ID")
+        transport = Transport(transport.lower()).value
+        now = utc_now()
+        values: dict[str, Any] = {
+            "transport": transport,
+            "remote_host": remote_host,
+            "remote_port": remote_port,
+            "online": True,
+            "registered_at": registered_at,
+            "expires_at": expires_at,
+            "last_keepalive": registered_at,
+            "updated_at": now,
+        }
+        if name is not None:
+            values["name"] = name
+        async with self._sessions.begin() as session:
+            insert = writer.insert_for(session, DEVICES).values(id=device_id, created_at=now, **values)
+            await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values))
+        logger.debug("device %s registered from %s:%s/%s", device_id, remote_host, remote_port, transport)
+
+    async def get_device(self, device_id: str) -> DeviceRecord | None:
+        async with self._sessions() as session:
+            device = await session.get(Device, device_id)
+            return _device_record(device) if device is not None else None
+
+    async def device_password(self, device_id: str) -> str | None:
+        """The device's own password, or None (unknown device or none set: use the default)."""
+        async with self._sessions() as session:
+            return await session.scalar(select(Device.password).where(Device.id == device_id))
+
+    async def set_device_password(self, device_id: str, password: str | None) -> None:
+        """Set (or with None clear) the device's own password."""
+        await self._update_device(device_id, password=password)
+
+    async def update_device_info(
+        self,
+        device_id: str,
+        name: str | None,
+        manufacturer: str | None,
+        model: str | None,
+        firmware: str | None,
+    ) -> None:
+        """Store a DeviceInfo response."""
+        await self._update_device(
+            device_id, name=name, manufacturer=manufacturer, model=model, firmware=firmware
+        )
+
+    async def apply_presence(self, updates: Sequence[PresenceUpdate]) -> None:
+        """Many devices' online state and last keepalive in one transaction; unknown devices are skipped."""
+        if not updates:
+            return
+        statement = (
+            update(DEVICES)
+            .where(DEVICES.c.id == bindparam("b_id"))
+            .values(
+                online=bindparam("b_online"),
+                last_keepalive=func.coalesce(
+                    bindparam("b_keepalive", type_=UtcDateTime()), DEVICES.c.last_keepalive
+                ),
+                updated_at=bindparam("b_now", type_=UtcDateTime()),
+            )
+        )
+        now = utc_now()
+        rows = [
+            {"b_id": u.device_id, "b_online": u.online, "b_keepalive": u.last_keepalive, "b_now": now}
+            for u in updates
+        ]
+        async with self._sessions.begin() as session:
+            await session.execute(statement, rows)
+
+    async def delete_device(self, device_id: str) -> bool:
+        """Forget a device with its channels and groups; False when there was none."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(DEVICES).where(DEVICES.c.id == device_id))
+            return rowcount(result) > 0
+
+    async def list_devices(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+    ) -> Page[DeviceRecord]:
+        """Devices ordered by ID; `region` as described in the module docstring."""
+        _check_page(offset, limit)
+        conditions: list[ColumnElement[bool]] = []
+        if online is not None:
+            conditions.append(Device.online.is_(online))
+        if name_contains:
+            conditions.append(Device.name.icontains(name_contains, autoescape=True))
+        if region is not None:
+            prefix = _region_prefix(region)
+            in_channels = exists().where(
+                Channel.device_id == Device.id, Channel.region_code.startswith(prefix, autoescape=True)
+            )
+            conditions.append(Device.id.startswith(prefix, autoescape=True) | in_channels)
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(Device).where(*conditions))
+            rows = await session.scalars(
+                select(Device).where(*conditions).order_by(Device.id).offset(offset).limit(limit)
+            )
+            return Page(total or 0, offset, limit, tuple(_device_record(d) for d in rows))
+
+    # --- channels ---
+
+    async def get_channel(self, channel_pk: int) -> ChannelRecord | None:
+        async with self._sessions() as session:
+            channel = await session.get(Channel, channel_pk)
+            return _channel_record(channel) if channel is not None else None
+
+    async def find_channel(self, device_id: str, gb_id: str) -> ChannelRecord | None:
+        """A channel by its device and its own GB ID."""
+        async with self._sessions() as session:
+            channel = await session.scalar(
+                select(Channel).where(Channel.device_id == device_id, Channel.gb_id == gb_id)
+            )
+            return _channel_record(channel) if channel is not None else None
+
+    async def list_channels(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        device_id: str | None = None,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+    ) -> Page[ChannelRecord]:
+        """Channels ordered by device and GB ID; `region` is a civil-code prefix."""
+        _check_page(offset, limit)
+        conditions: list[ColumnElement[bool]] = []
+        if device_id is not None:
+            conditions.append(Channel.device_id == device_id)
+        if online is not None:
+            conditions.append(Channel.online.is_(online))
+        if name_contains:
+            conditions.append(Channel.name.icontains(name_contains, autoescape=True))
+        if region is not None:
+            conditions.append(Channel.region_code.startswith(_region_prefix(region), autoescape=True))
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(Channel).where(*conditions))
+            rows = await session.scalars(
+                select(Channel)
+                .where(*conditions)
+                .order_by(Channel.device_id, Channel.gb_id)
+                .offset(offset)
+                .limit(limit)
+            )
+            return Page(total or 0, offset, limit, tuple(_channel_record(c) for c in rows))
+
+    async def set_channels_online(self, device_id: str, online: bool) -> int:
+        """Mark all of a device's channels on- or offline; returns how many changed."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(CHANNELS)
+                .where(CHANNELS.c.device_id == device_id, CHANNELS.c.online.is_not(online))
+                .values(online=online, updated_at=utc_now())
+            )
+            return rowcount(result)
+
+    async def replace_catalog(
+        self, device_id: str, channels: Sequence[ChannelRecordIn], groups: Sequence[GroupRecordIn]
+    ) -> CatalogDiff:
+        """Make the device's stored catalog exactly `channels` and `groups`, in one transaction.
+
+        Unchanged rows are not rewritten; channels and groups not given are deleted; the device's
+        channel count and the region tree are brought up to date.
+        """
+        wanted_channels, rejected = latest_by_id(channels)
+        wanted_groups, rejected_groups = latest_by_id(groups)
+        now = utc_now()
+        async with self._sessions.begin() as session:
+            await writer.touch_device(session, device_id, now)
+            channel_diff = await writer.replace_rows(
+                session,
+                CHANNELS,
+                CHANNEL_COLUMNS,
+                device_id,
+                {gb_id: channel_values(item) for gb_id, item in wanted_channels.items()},
+                now,
+            )
+            group_diff = await writer.replace_rows(
+                session,
+                GROUPS,
+                GROUP_COLUMNS,
+                device_id,
+                {gb_id: group_values(item) for gb_id, item in wanted_groups.items()},
+                None,
+            )
+            await session.execute(
+                update(DEVICES).where(DEVICES.c.id == device_id).values(channel_count=len(wanted_channels))
+            )
+            await writer.ensure_regions(
+                session, (region_code_of(c.civil_code) for c in wanted_channels.values())
+            )
+        diff = CatalogDiff(
+            added=channel_diff[0] + group_diff[0],
+            updated=channel_diff[1] + group_diff[1],
+            removed=channel_diff[2] + group_diff[2],
+            rejected=tuple(rejected + rejected_groups),
+        )
+        logger.info(
+            "device %s catalog stored: %d channels, %d groups (+%d ~%d -%d)",
+            device_id,
+            len(wanted_channels),
+            len(wanted_groups),
+            len(diff.added),
+            len(diff.updated),
+            len(diff.removed),
+        )
+        return diff
+
+    async def apply_catalog_events(self, device_id: str, events: Sequence[CatalogEvent]) -> CatalogDiff:
+        """Apply catalog change notifications in order (ON/OFF, ADD/UPDATE, DEL) in one transaction."""
+        added: list[str] = []
+        updated: list[str] = []
+        removed: list[str] = []
+        rejected: list[str] = []
+        now = utc_now()
+        async with self._sessions.begin() as session:
+            await writer.touch_device(session, device_id, now)
+            for event in events:
+                kind, item = event.event, event.item
+                if kind in (CatalogEventType.ON, CatalogEventType.OFF):
+                    online = kind is CatalogEventType.ON
+                    if await writer.set_channel_online(session, device_id, event.gb_id, online):
+                        updated.append(event.gb_id)
+                elif kind in (CatalogEventType.ADD, CatalogEventType.UPDATE):
+                    if item is None or item.gb_id != event.gb_id or not valid_item_id(item.gb_id):
+                        rejected.append(event.gb_id)
+                        continue
+                    outcome = await writer.upsert_item(session, device_id, item, now)
+                    if outcome == "added":
+                        added.append(item.gb_id)
+                    elif outcome == "updated":
+                        updated.append(item.gb_id)
+                elif kind is CatalogEventType.DEL:
+                    if await writer.delete_item(session, device_id, event.gb_id):
+                        removed.append(event.gb_id)
+                else:
+                    logger.info("device %s channel %s reports %s", device_id, event.gb_id, kind)
+            await writer.recount_channels(session, device_id)
+        return CatalogDiff(tuple(added), tuple(updated), tuple(removed), tuple(rejected))
+
+    # --- regions ---
+
+    async def region_tree(self) -> list[RegionNode]:
+        """The region tree, provinces first, with channel and online counts including descendants."""
+        # Channels per node: group by each prefix length of the channels' region codes. The lengths are
+        # literals so that SELECT and GROUP BY render the same expression on PostgreSQL.
+        counts = []
+        for length in REGION_CODE_LENGTHS:
+            prefix = func.substr(CHANNELS.c.region_code, 1, literal_column(str(length)))
+            counts.append(
+                select(
+                    prefix.label("code"),
+                    func.count().label("channels"),
+                    func.sum(case((CHANNELS.c.online, 1), else_=0)).label("online"),
+                )
+                .where(func.length(CHANNELS.c.region_code) >= literal_column(str(length)))
+                .group_by(prefix)
+            )
+        per_code = counts[0].union_all(*counts[1:]).subquery()
+        query = (
+            select(
+                Region.code,
+                Region.name,
+                Region.level,
+                Region.parent_code,
+                func.coalesce(per_code.c.channels, 0),
+                func.coalesce(per_code.c.online, 0),
+            )
+            .outerjoin(per_code, per_code.c.code == Region.code)
+            .order_by(Region.code)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        children: dict[str | None, list[tuple[Any, ...]]] = {}
+        known = {row[0] for row in rows}
+        for row in rows:
+            parent = row[3] if row[3] in known else None
+            children.setdefault(parent, []).append(tuple(row))
+
+        def build(row: tuple[Any, ...]) -> RegionNode:
+            code, name, level, _parent, channel_count, online_count = row
+            kids = tuple(build(child) for child in children.get(code, []))
+            return RegionNode(code, name, level, int(channel_count), int(online_count), kids)
+
+        return [build(row) for row in children.get(None, [])]
+
+    async def _update_device(self, device_id: str, **values: Any) -> None:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(DEVICES).where(DEVICES.c.id == device_id).values(updated_at=utc_now(), **values)
+            )
+            if rowcount(result) == 0:
+                raise UnknownDevice(device_id)
+
+
+def _check_page(offset: int, limit: int) -> None:
+    if offset < 0:
+        raise ValueError(f"offset must not be negative, got {offset}")
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit must be 1 to {MAX_PAGE_SIZE}, got {limit}")
+
+
+def _region_prefix(region: str) -> str:
+    if len(region) not in REGION_CODE_LENGTHS:
+        raise InvalidRegion(region, "expected 2, 4, 6 or 8 digits")
+    try:
+        return region_path(region)[-1]
+    except InvalidCivilCode as error:
+        raise InvalidRegion(region, error.reason) from None
+
+
+def _device_record(device: Device) -> DeviceRecord:
+    values = {name: getattr(device, name) for name in _DEVICE_RECORD_FIELDS}
+    return DeviceRecord(has_password=device.password is not None, **values)
+
+
+def _channel_record(channel: Channel) -> ChannelRecord:
+    return ChannelRecord(**{name: getattr(channel, name) for name in _CHANNEL_RECORD_FIELDS})

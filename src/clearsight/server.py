@@ -1,0 +1,117 @@
+"""Runs the platform: database, GB28181 signalling and the HTTP API in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from clearsight.access.users import UserStore
+from clearsight.api.app import create_app
+from clearsight.config import Settings
+from clearsight.db import create_engine, session_factory, upgrade_database
+from clearsight.gb28181.service import Gb28181Service
+from clearsight.metrics import PlatformMetrics
+from clearsight.registry.store import RegistryStore
+
+logger = logging.getLogger(__name__)
+
+ADMIN_PASSWORD_FILE = "admin-password"
+
+
+@dataclass(slots=True)
+class Platform:
+    settings: Settings
+    engine: AsyncEngine
+    registry: RegistryStore
+    users: UserStore
+    gb28181: Gb28181Service
+    metrics: PlatformMetrics
+    admin_password: str | None
+
+
+async def _db_ping(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        logger.exception("database health check failed")
+        return False
+
+
+def _generated_admin_password(data_dir: Path) -> str:
+    """A first administrator password kept in the data directory (mode 0600) so restarts agree."""
+    path = data_dir / ADMIN_PASSWORD_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    password = secrets.token_urlsafe(12)
+    path.touch(mode=0o600)
+    path.write_text(password + "\n", encoding="utf-8")
+    return password
+
+
+@asynccontextmanager
+async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
+    """Migrate the database, start signalling; yields the running platform and stops it after."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.effective_database_url
+    await asyncio.to_thread(upgrade_database, url)
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    registry = RegistryStore(sessions)
+    users = UserStore(sessions)
+    admin_password = settings.admin_password
+    generated: str | None = None
+    if admin_password is None:
+        generated = admin_password = await asyncio.to_thread(_generated_admin_password, settings.data_dir)
+    created = await users.ensure_admin(settings.admin_user, admin_password)
+    if created and generated is not None:
+        logger.warning("first administrator %r created; password in %s", settings.admin_user,
+                       settings.data_dir / ADMIN_PASSWORD_FILE)
+    metrics = PlatformMetrics()
+    service = Gb28181Service(
+        platform_id=settings.platform_id, domain=settings.sip_domain, sip_host=settings.sip_host,
+        sip_port=settings.sip_port, registry=registry, default_password=settings.device_password,
+        device_passwords=await registry.device_passwords(),
+        secret=settings.effective_secret_key().encode(), nonce_ttl=settings.nonce_ttl,
+        keepalive_interval=settings.keepalive_interval, keepalive_misses=settings.keepalive_misses,
+        device_tz=datetime.now().astimezone().tzinfo or UTC,
+        observer=metrics)
+    metrics.track_presence(service.presence.online_count, lambda: len(service.presence))
+    await service.start()
+    try:
+        yield Platform(settings, engine, registry, users, service, metrics, generated)
+    finally:
+        await service.close()
+        await engine.dispose()
+
+
+async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[None]] | None = None) -> None:
+    """Run until SIGINT/SIGTERM."""
+    async with running_platform(settings) as platform:
+        app = create_app(settings=settings, registry=platform.registry, users=platform.users,
+                         control=platform.gb28181, metrics_registry=platform.metrics.registry,
+                         db_ping=lambda: _db_ping(platform.engine))
+        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                                access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        if on_ready is not None:
+            async def announce() -> None:
+                while not server.started:
+                    await asyncio.sleep(0.05)
+                await on_ready(platform)
+
+            ready_task = asyncio.create_task(announce())
+        await server.serve()
+        if on_ready is not None:
+            ready_task.cancel()

@@ -1,0 +1,61 @@
+"""Fixtures that run the real platform and simulators as processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.integration.processes import DEVICE_PASSWORD, PLATFORM_ID, PlatformProcess, SimProcess, free_port
+
+
+def fresh_postgres_database(base_url: str) -> str:
+    """A new empty database on the test cluster, so each platform process starts from nothing."""
+    url = make_url(base_url)
+    name = f"cs_it_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[PlatformProcess]:
+    base = os.environ.get("CLEARSIGHT_TEST_DATABASE_URL")
+    database_url = fresh_postgres_database(base) if base else None
+    process = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
+                              database_url=database_url,
+                              extra_env={"CLEARSIGHT_KEEPALIVE_INTERVAL": "1"})
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def sim_args(platform: PlatformProcess, *, devices: int = 1, channels: int = 2, password: str = DEVICE_PASSWORD,
+             transport: str = "udp", keepalive: float = 1.0, extra: list[str] | None = None) -> list[str]:
+    return ["--platform", f"127.0.0.1:{platform.sip_port}", "--platform-id", PLATFORM_ID,
+            "--password", password, "--devices", str(devices), "--channels", str(channels),
+            "--transport", transport, "--keepalive-interval", str(keepalive), *(extra or [])]
+
+
+@pytest.fixture
+def sims() -> Iterator[list[SimProcess]]:
+    started: list[SimProcess] = []
+    yield started
+    for sim in started:
+        sim.stop()
+
+
+def start_sim(sims: list[SimProcess], args: list[str]) -> SimProcess:
+    sim = SimProcess(args)
+    sim.start()
+    sims.append(sim)
+    return sim
