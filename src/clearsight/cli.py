@@ -6,21 +6,26 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+import os
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from clearsight import __version__
 from clearsight.config import Settings, SettingsError, load_settings
 
 logger = logging.getLogger("clearsight")
 
+T = TypeVar("T")
 
-def _install_event_loop_policy() -> None:
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop when it is installed (about 3x the datagram rate), else asyncio's loop."""
     try:
         import uvloop
     except ImportError:
-        return
-    uvloop.install()  # type: ignore[no-untyped-call]
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _configure_logging(level: str) -> None:
@@ -40,7 +45,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from clearsight.server import serve
 
     settings = _load(args.config)
-    asyncio.run(serve(settings))
+    run_async(serve(settings))
     return 0
 
 
@@ -58,21 +63,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from clearsight.demo import run_demo
 
     settings = _load(args.config, sip_port=args.sip_port, http_port=args.http_port)
-    asyncio.run(run_demo(settings, devices=args.devices, channels=args.channels))
+    run_async(run_demo(settings, devices=args.devices, channels=args.channels))
     return 0
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from clearsight.sim.cli import run_sim
 
-    asyncio.run(run_sim(args))
+    run_async(run_sim(args))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clearsight", description=__doc__)
     parser.add_argument("--version", action="version", version=f"clearsight {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
+    parser.add_argument("--log-level", default=os.environ.get("CLEARSIGHT_LOG_LEVEL", "INFO"),
+                        help="DEBUG, INFO, WARNING, ERROR (default: CLEARSIGHT_LOG_LEVEL, else INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the platform (SIP on UDP+TCP, HTTP API and web UI)")
@@ -105,7 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.log_level)
-    _install_event_loop_policy()
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

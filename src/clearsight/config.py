@@ -292,6 +292,8 @@ def _what_is_wrong(detail: ErrorDetails, field: str) -> str:
         problem = f"must be at least {context['ge']}"
     elif kind == "less_than_equal":
         problem = f"must be at most {context['le']}"
+    elif kind == "string_too_short" and context["min_length"] == 1:
+        problem = "must not be empty"
     elif kind == "string_too_short":
         problem = f"must be at least {context['min_length']} characters"
     elif kind == "string_too_long":

@@ -87,7 +87,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = ApiServices(
-        tokens=TokenService(settings.secret_key, settings.token_ttl),
+        tokens=TokenService(settings.effective_secret_key(), settings.token_ttl),
         registry=registry,
         users=users,
         control=control,

@@ -204,17 +204,20 @@ class LoginGuard(Protocol):
 
 
 class ApiSettings(Protocol):
-    """What the API reads from the settings; `ApiConfig` is the plain implementation."""
+    """What the API reads from `clearsight.config.Settings` (or from an `ApiConfig`)."""
 
     @property
-    def secret_key(self) -> str: ...
-    @property
     def token_ttl(self) -> int: ...
+
+    def effective_secret_key(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
-    """E.g. `ApiConfig(settings.effective_secret_key(), settings.token_ttl)`."""
+    """Plain `ApiSettings`, for tests and embedding."""
 
     secret_key: str
     token_ttl: int
+
+    def effective_secret_key(self) -> str:
+        return self.secret_key

@@ -16,13 +16,14 @@ def ptz_hex(request: PtzMove | PtzStop | PtzPreset) -> str:
     """The 16-hex-digit `<PTZCmd>` for `request` (GB/T 28181-2016 A.3)."""
     match request:
         case PtzMove():
+            # An axis that does not move gets speed 0, as devices and other platforms expect.
             command = ptz.ptz_move(
                 request.pan,
                 request.tilt,
                 request.zoom,
-                request.speed,
-                request.speed,
-                request.zoom_speed,
+                request.speed if request.pan else 0,
+                request.speed if request.tilt else 0,
+                request.zoom_speed if request.zoom else 0,
             )
         case PtzStop():
             command = ptz.ptz_stop()

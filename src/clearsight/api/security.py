@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
+from clearsight.access.users import Role
 from clearsight.api.deps import Services
 from clearsight.api.problems import Problem
-from clearsight.api.tokens import InvalidToken, Principal, Role
+from clearsight.api.tokens import InvalidToken, Principal
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +20,6 @@ TOKEN_AUDIENCE = "clearsight:api"
 # Tolerated clock difference between nodes when checking `exp` and `iat` (RFC 7519 §4.1.4).
 CLOCK_LEEWAY = timedelta(seconds=5)
 REQUIRED_CLAIMS = ("sub", "role", "exp", "iat", "jti", "aud")
-
-
-class Role(enum.StrEnum):
-    """Roles the API knows; a token may carry others, which simply pass no role check."""
-
-    ADMINISTRATOR = "administrator"
-    OPERATOR = "operator"
-    VIEWER = "viewer"
 
 
 class InvalidToken(Exception):

@@ -18,12 +18,12 @@ DEFAULT_STALL_TIMEOUT = 10.0  # seconds without a chunk before re-querying; GB/T
 
 
 class CatalogMismatch(ValueError):
-    """A chunk that does not belong to this assembly (other device, or an SN never queried)."""
+    """A chunk from another device than the one this assembly is for."""
 
     def __init__(self, expected_device: str, chunk: CatalogChunk) -> None:
         super().__init__(
-            f"catalog chunk from {chunk.device_id} SN {chunk.sn} does not belong to the "
-            f"catalog assembly of {expected_device}"
+            f"catalog chunk from {chunk.device_id} (SN {chunk.sn}) "
+            f"fed to the catalog assembly of {expected_device}"
         )
         self.device_id = chunk.device_id
         self.sn = chunk.sn
@@ -38,17 +38,21 @@ class CatalogAssembler:
       the largest value seen is used and the change logged.
     * A first chunk with ``SumNum`` 0 completes an empty catalog at once.
     * Complete means at least ``SumNum`` distinct items arrived.
+    * Chunks of another device raise :class:`CatalogMismatch` (the device is the one given, or else
+      the first chunk's). SNs are not checked: routing chunks by SN is the caller's job, and a
+      re-query normally carries a new SN.
 
     GB/T 28181 has no way to ask for one missing chunk: a Catalog query always returns the whole
     catalog. So when :meth:`is_stalled` says the answer stopped short, the caller sends the whole Catalog
-    query again (usually with a new SN), calls :meth:`mark_requery` with that SN, and keeps feeding the
-    new answer into this same assembler; items already received are merged, not duplicated.
+    query again, calls :meth:`mark_requery`, and keeps feeding the new answer into this same
+    assembler; items already received are merged, not duplicated.
+
+    The stall clock starts at ``now`` when given, else at the first :meth:`add`, :meth:`mark_requery`
+    or :meth:`is_stalled` call.
     """
 
-    def __init__(self, device_id: str, sn: int, now: float) -> None:
+    def __init__(self, device_id: str | None = None, *, now: float | None = None) -> None:
         self.device_id = device_id
-        self.sn = sn
-        self._accepted_sns = {sn}
         self._items: dict[str, CatalogItem] = {}
         self._sum_num: int | None = None
         self._last_activity = now
@@ -81,8 +85,10 @@ class CatalogAssembler:
         return max(self.sum_num - self.received, 0)
 
     def add(self, chunk: CatalogChunk, now: float) -> None:
-        """Merge one chunk; raises :class:`CatalogMismatch` for another device or an unknown SN."""
-        if chunk.device_id != self.device_id or chunk.sn not in self._accepted_sns:
+        """Merge one chunk; raises :class:`CatalogMismatch` for a chunk of another device."""
+        if self.device_id is None:
+            self.device_id = chunk.device_id
+        elif chunk.device_id != self.device_id:
             raise CatalogMismatch(self.device_id, chunk)
         self.chunks_received += 1
         self._last_activity = now
@@ -104,7 +110,10 @@ class CatalogAssembler:
             self._items[item.device_id] = item
         if self.complete and self.received > self.sum_num:
             logger.info(
-                "catalog of %s: %d distinct items, more than SumNum %d", self.device_id, self.received, self.sum_num
+                "catalog of %s: %d distinct items, more than SumNum %d",
+                self.device_id,
+                self.received,
+                self.sum_num,
             )
         logger.debug(
             "catalog of %s (SN %s): %d/%d items after chunk %d",
@@ -117,19 +126,18 @@ class CatalogAssembler:
 
     def is_stalled(self, now: float, timeout: float = DEFAULT_STALL_TIMEOUT) -> bool:
         """True when incomplete and nothing arrived (nor was re-queried) for ``timeout`` seconds."""
+        if self._last_activity is None:
+            self._last_activity = now
         return not self.complete and now - self._last_activity >= timeout
 
-    def mark_requery(self, now: float, sn: int | None = None) -> None:
-        """Record that the whole catalog was queried again (with ``sn`` if it is a new one)."""
+    def mark_requery(self, now: float) -> None:
+        """Record that the whole catalog was queried again; restarts the stall clock."""
         self.requery_count += 1
         self._last_activity = now
-        if sn is not None:
-            self._accepted_sns.add(sn)
         logger.info(
-            "catalog of %s: re-query %d%s, %d of %d items so far",
+            "catalog of %s: re-query %d, %d of %d items so far",
             self.device_id,
             self.requery_count,
-            f" with SN {sn}" if sn is not None else "",
             self.received,
             self.sum_num,
         )

@@ -84,7 +84,8 @@ def _check(value: str) -> None:
     if not value.isascii() or not value.isdigit():
         raise InvalidGbId(value, "not all decimal digits")
     if len(value) not in (GB_ID_LENGTH, LEGACY_GB_ID_LENGTH):
-        raise InvalidGbId(value, f"{len(value)} digits, expected {GB_ID_LENGTH} (or legacy {LEGACY_GB_ID_LENGTH})")
+        expected = f"expected {GB_ID_LENGTH} (or legacy {LEGACY_GB_ID_LENGTH})"
+        raise InvalidGbId(value, f"{len(value)} digits, {expected}")
 
 
 @dataclass(frozen=True, slots=True)

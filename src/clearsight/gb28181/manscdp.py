@@ -23,7 +23,7 @@ from clearsight.gb28181.manscdp_catalog import (
     build_catalog_response,
     parse_catalog_response,
 )
-from clearsight.gb28181.manscdp_codec import BodyCharset, decode_body, declared_encoding
+from clearsight.gb28181.manscdp_codec import BodyCharset, declared_encoding, decode_body
 from clearsight.gb28181.manscdp_control import (
     ControlCommand,
     DeviceControl,

@@ -25,12 +25,12 @@ from clearsight.gb28181.manscdp_writer import add, add_parent, new_body, seriali
 
 logger = logging.getLogger(__name__)
 
-ONLINE_STATUSES = frozenset({"ON", "ONLINE", "OK"})  # GB/T 28181-2016 A.2.4: Status ON; devices vary
+ONLINE_STATUSES = frozenset({"ON", "ONLINE", "OK"})  # GB/T 28181-2016 appendix A: Status ON; devices vary
 OFFLINE_STATUSES = frozenset({"OFF", "OFFLINE"})
 
 
 class CatalogEvent(StrEnum):
-    """``<Event>`` of a catalog-change notification (GB/T 28181-2016 A.2.4 / 9.6)."""
+    """``<Event>`` of a catalog-change notification (GB/T 28181-2016 appendix A)."""
 
     ON = "ON"
     OFF = "OFF"
@@ -45,8 +45,9 @@ class CatalogEvent(StrEnum):
 class CatalogItem:
     """One ``<Item>`` of a catalog: a channel, a device, or a group/organisation node.
 
-    Text fields are None when the element is absent, "" when it is empty. ``event`` is the upper-cased ``<Event>`` of a change notification
-    (compare with :class:`CatalogEvent`), None in an ordinary response.
+    Text fields are None when the element is absent, "" when it is empty. ``event`` is the
+    upper-cased ``<Event>`` of a change notification (compare with :class:`CatalogEvent`), None in an
+    ordinary response.
     """
 
     device_id: str
@@ -138,7 +139,9 @@ def parse_catalog_response(msg: ManscdpMessage) -> CatalogChunk:
         for element in find_children(device_list, "Item"):
             item = _item(element)
             if item is None:
-                logger.warning("catalog from %s (SN %s): item without DeviceID skipped", msg.device_id, msg.sn)
+                logger.warning(
+                    "catalog from %s (SN %s): item without DeviceID skipped", msg.device_id, msg.sn
+                )
             else:
                 items.append(item)
     sum_num = child_int(msg.root, "SumNum")

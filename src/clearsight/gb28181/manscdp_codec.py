@@ -90,11 +90,11 @@ def decode_body(body: bytes) -> str:
     * No (or an unknown) declaration → UTF-8, then GB18030.
     * If nothing fits, the first candidate is decoded with replacement characters and a warning logged.
     """
-    for bom, codec in _BOMS:
+    for bom, bom_codec in _BOMS:
         if body.startswith(bom):
-            return _decode_candidates(body[len(bom) :], [codec], reason=f"BOM {codec}")
+            return _decode_candidates(body[len(bom) :], [bom_codec], reason=f"BOM {bom_codec}")
     declared = declared_encoding(body)
-    codec = _CODEC_BY_DECLARATION.get(declared.lower()) if declared else None
+    codec: str | None = _CODEC_BY_DECLARATION.get(declared.lower()) if declared else None
     if declared and codec is None:
         logger.warning("MANSCDP body declares unsupported encoding %r; guessing", declared)
     if codec == GB_CODEC:

@@ -1,4 +1,4 @@
-"""Queries, DeviceControl commands and plain Result responses (GB/T 28181-2016 A.2.3, A.2.6)."""
+"""Queries, DeviceControl commands and plain Result responses (GB/T 28181-2016 appendix A)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from clearsight.gb28181.manscdp_codec import BodyCharset
-from clearsight.gb28181.manscdp_fields import child_int, child_str, child_text, find_child, simple_children
+from clearsight.gb28181.manscdp_fields import child_int, child_text, find_child, simple_children
 from clearsight.gb28181.manscdp_message import (
     CmdType,
     ManscdpError,
@@ -25,7 +25,7 @@ _ENVELOPE = frozenset({"CmdType", "SN", "DeviceID"})
 
 
 class ControlCommand(StrEnum):
-    """DeviceControl sub-commands other than PTZCmd (element name; GB/T 28181-2016 A.2.3)."""
+    """DeviceControl sub-commands other than PTZCmd (element name; GB/T 28181-2016 appendix A)."""
 
     TELE_BOOT = "TeleBoot"  # value "Boot": reboot the device
     RECORD = "RecordCmd"  # "Record" / "StopRecord"
@@ -167,18 +167,18 @@ class ResponseResult:
     cmd_type: str
     sn: int
     device_id: str
-    result: str
+    result: str | None
 
     @property
     def ok(self) -> bool:
-        return self.result.upper() == ResultCode.OK.value
+        return (self.result or "").upper() == ResultCode.OK.value
 
 
 def parse_response_result(msg: ManscdpMessage) -> ResponseResult:
-    """Read the Result of any Response ("" when it has none)."""
+    """Read the Result of any Response (None when it has none)."""
     if msg.root_kind is not RootKind.RESPONSE:
         raise ManscdpError(f"expected a Response, got a {msg.root_kind.value}")
-    return ResponseResult(msg.cmd_type, msg.sn, msg.device_id, child_str(msg.root, "Result"))
+    return ResponseResult(msg.cmd_type, msg.sn, msg.device_id, child_text(msg.root, "Result"))
 
 
 def build_response_result(

@@ -1,35 +1,44 @@
-"""Device-level bodies: Keepalive, DeviceInfo and DeviceStatus (GB/T 28181-2016 A.2.4-A.2.6)."""
+"""Device-level bodies: Keepalive, DeviceInfo and DeviceStatus (GB/T 28181-2016 appendix A)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from clearsight.gb28181.manscdp_codec import BodyCharset
-from clearsight.gb28181.manscdp_fields import child_int, child_str, find_child, find_children
+from clearsight.gb28181.manscdp_fields import child_int, child_str, child_text, find_child, find_children
 from clearsight.gb28181.manscdp_message import CmdType, ManscdpMessage, ResultCode, RootKind, expect
 from clearsight.gb28181.manscdp_writer import add, add_parent, new_body, serialize
 
 logger = logging.getLogger(__name__)
 
-KEEPALIVE_OK = "OK"  # GB/T 28181-2016 A.2.5: keepalive Status OK or ERROR
+KEEPALIVE_OK = "OK"  # GB/T 28181-2016 appendix A: keepalive Status OK or ERROR
 KEEPALIVE_ERROR = "ERROR"
-ONLINE = "ONLINE"  # GB/T 28181-2016 A.2.6: DeviceStatus Online ONLINE or OFFLINE
+ONLINE = "ONLINE"  # GB/T 28181-2016 appendix A: DeviceStatus Online ONLINE or OFFLINE
 OFFLINE = "OFFLINE"
-SWITCH_ON = "ON"  # GB/T 28181-2016 A.2.6: Encode/Record ON or OFF
+SWITCH_ON = "ON"  # GB/T 28181-2016 appendix A: Encode/Record ON or OFF
 SWITCH_OFF = "OFF"
-DUTY_ON = "ONDUTY"  # GB/T 28181-2016 A.2.6: alarm DutyStatus ONDUTY, OFFDUTY or ALARM
+DUTY_ON = "ONDUTY"  # GB/T 28181-2016 appendix A: alarm DutyStatus ONDUTY, OFFDUTY or ALARM
 ALARM_STATUS_ELEMENT = "Alarmstatus"  # spelled with a lower-case s in the standard's schema
 
 
-def _switch(value: str) -> bool | None:
-    upper = value.upper()
+DEVICE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"  # GB/T 28181-2016 appendix A: local time, no zone
+
+
+def format_device_time(value: datetime) -> str:
+    """``value``'s wall-clock time as MANSCDP writes times (``2025-04-22T11:14:23``)."""
+    return value.strftime(DEVICE_TIME_FORMAT)
+
+
+def _switch(value: str | None) -> bool | None:
+    upper = (value or "").upper()
     return True if upper == SWITCH_ON else False if upper == SWITCH_OFF else None
 
 
 def _result(ok: bool) -> str:
-    return (ResultCode.OK if ok else ResultCode.ERROR).value
+    return ResultCode.OK.value if ok else ResultCode.ERROR.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +47,12 @@ class Keepalive:
 
     device_id: str
     sn: int
-    status: str
+    status: str | None
     faulty_device_ids: tuple[str, ...] = ()
 
     @property
     def is_ok(self) -> bool:
-        return self.status.upper() == KEEPALIVE_OK
+        return (self.status or "").upper() == KEEPALIVE_OK
 
 
 def parse_keepalive(msg: ManscdpMessage) -> Keepalive:
@@ -53,7 +62,7 @@ def parse_keepalive(msg: ManscdpMessage) -> Keepalive:
     faulty: tuple[str, ...] = ()
     if info is not None:
         faulty = tuple(text for e in find_children(info, "DeviceID") if (text := (e.text or "").strip()))
-    return Keepalive(msg.device_id, msg.sn, child_str(msg.root, "Status"), faulty)
+    return Keepalive(msg.device_id, msg.sn, child_text(msg.root, "Status"), faulty)
 
 
 def build_keepalive(
@@ -80,20 +89,20 @@ class DeviceInfo:
 
     device_id: str
     sn: int
-    result: str = ""
-    device_name: str = ""
-    manufacturer: str = ""
-    model: str = ""
-    firmware: str = ""
+    result: str | None = None
+    device_name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    firmware: str | None = None
     channel: int | None = None
-    device_type: str = ""
+    device_type: str | None = None
     max_camera: int | None = None
     max_alarm: int | None = None
 
     @property
     def ok(self) -> bool:
         """False only when the device said ERROR (many omit Result)."""
-        return self.result.upper() != ResultCode.ERROR.value
+        return (self.result or "").upper() != ResultCode.ERROR.value
 
 
 def parse_device_info(msg: ManscdpMessage) -> DeviceInfo:
@@ -103,13 +112,13 @@ def parse_device_info(msg: ManscdpMessage) -> DeviceInfo:
     return DeviceInfo(
         device_id=msg.device_id,
         sn=msg.sn,
-        result=child_str(root, "Result"),
-        device_name=child_str(root, "DeviceName"),
-        manufacturer=child_str(root, "Manufacturer"),
-        model=child_str(root, "Model"),
-        firmware=child_str(root, "Firmware"),
+        result=child_text(root, "Result"),
+        device_name=child_text(root, "DeviceName"),
+        manufacturer=child_text(root, "Manufacturer"),
+        model=child_text(root, "Model"),
+        firmware=child_text(root, "Firmware"),
         channel=child_int(root, "Channel"),
-        device_type=child_str(root, "DeviceType"),
+        device_type=child_text(root, "DeviceType"),
         max_camera=child_int(root, "MaxCamera"),
         max_alarm=child_int(root, "MaxAlarm"),
     )
@@ -124,7 +133,7 @@ def build_device_info_response(
     model: str,
     firmware: str,
     channel: int | None = None,
-    device_type: str = "",
+    device_type: str | None = None,
     max_camera: int | None = None,
     max_alarm: int | None = None,
     ok: bool = True,
@@ -134,7 +143,7 @@ def build_device_info_response(
     root = new_body(RootKind.RESPONSE, CmdType.DEVICE_INFO, sn, device_id)
     add(root, "DeviceName", device_name)
     add(root, "Result", _result(ok))
-    add(root, "DeviceType", device_type or None)
+    add(root, "DeviceType", device_type)
     add(root, "Manufacturer", manufacturer)
     add(root, "Model", model)
     add(root, "Firmware", firmware)
@@ -149,7 +158,7 @@ class AlarmStatus:
     """One ``Alarmstatus/Item``: an alarm input and its duty status (ONDUTY, OFFDUTY, ALARM)."""
 
     device_id: str
-    duty_status: str = DUTY_ON
+    duty_status: str | None = DUTY_ON
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,22 +167,22 @@ class DeviceStatus:
 
     device_id: str
     sn: int
-    result: str = ""
-    online: str = ""
-    status: str = ""
-    reason: str = ""
-    encode: str = ""
-    record: str = ""
-    device_time: str = ""  # the device's local clock, ISO 8601 without zone, as sent
+    result: str | None = None
+    online: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    encode: str | None = None
+    record: str | None = None
+    device_time: str | None = None  # the device's local clock, ISO 8601 without zone, as sent
     alarms: list[AlarmStatus] = field(default_factory=list)
 
     @property
     def is_online(self) -> bool:
-        return self.online.upper() == ONLINE
+        return (self.online or "").upper() == ONLINE
 
     @property
     def is_ok(self) -> bool:
-        return self.status.upper() == KEEPALIVE_OK
+        return (self.status or "").upper() == KEEPALIVE_OK
 
     @property
     def encoding(self) -> bool | None:
@@ -194,17 +203,17 @@ def parse_device_status(msg: ManscdpMessage) -> DeviceStatus:
         for item in find_children(alarm_list, "Item"):
             alarm_id = child_str(item, "DeviceID")
             if alarm_id:
-                alarms.append(AlarmStatus(alarm_id, child_str(item, "DutyStatus")))
+                alarms.append(AlarmStatus(alarm_id, child_text(item, "DutyStatus")))
     return DeviceStatus(
         device_id=msg.device_id,
         sn=msg.sn,
-        result=child_str(root, "Result"),
-        online=child_str(root, "Online"),
-        status=child_str(root, "Status"),
-        reason=child_str(root, "Reason"),
-        encode=child_str(root, "Encode"),
-        record=child_str(root, "Record"),
-        device_time=child_str(root, "DeviceTime"),
+        result=child_text(root, "Result"),
+        online=child_text(root, "Online"),
+        status=child_text(root, "Status"),
+        reason=child_text(root, "Reason"),
+        encode=child_text(root, "Encode"),
+        record=child_text(root, "Record"),
+        device_time=child_text(root, "DeviceTime"),
         alarms=alarms,
     )
 
@@ -215,23 +224,31 @@ def build_device_status_response(
     *,
     online: bool = True,
     status_ok: bool = True,
-    reason: str = "",
+    reason: str | None = None,
     encode: bool | None = None,
     record: bool | None = None,
-    device_time: str | None = None,
+    device_time: str | datetime | None = None,
     alarms: Sequence[AlarmStatus] = (),
     ok: bool = True,
     charset: BodyCharset = BodyCharset.GB2312,
 ) -> bytes:
-    """A DeviceStatus Response; ``device_time`` is the device's local time (``2025-04-22T11:14:23``)."""
+    """A DeviceStatus Response.
+
+    ``device_time`` is the device's local time: a string as sent (``2025-04-22T11:14:23``) or a datetime,
+    written as its wall-clock time without zone (convert it to the device's zone first).
+    """
     root = new_body(RootKind.RESPONSE, CmdType.DEVICE_STATUS, sn, device_id)
     add(root, "Result", _result(ok))
     add(root, "Online", ONLINE if online else OFFLINE)
     add(root, "Status", KEEPALIVE_OK if status_ok else KEEPALIVE_ERROR)
-    add(root, "Reason", reason or None)
+    add(root, "Reason", reason)
     add(root, "Encode", None if encode is None else SWITCH_ON if encode else SWITCH_OFF)
     add(root, "Record", None if record is None else SWITCH_ON if record else SWITCH_OFF)
-    add(root, "DeviceTime", device_time)
+    add(
+        root,
+        "DeviceTime",
+        format_device_time(device_time) if isinstance(device_time, datetime) else device_time,
+    )
     if alarms:
         alarm_list = add_parent(root, ALARM_STATUS_ELEMENT, Num=str(len(alarms)))
         for alarm in alarms:

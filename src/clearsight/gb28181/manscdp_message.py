@@ -12,7 +12,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 from clearsight.gb28181.manscdp_codec import decode_body
 from clearsight.gb28181.manscdp_fields import child_text
@@ -70,7 +70,7 @@ class CmdType(StrEnum):
     DEVICE_UPGRADE_RESULT = "DeviceUpgradeResult"
 
 
-class ResultCode(Enum):
+class ResultCode(StrEnum):
     """``<Result>`` of a response."""
 
     OK = "OK"

@@ -1,4 +1,4 @@
-"""Event notifications from devices: Alarm and MobilePosition (GB/T 28181-2016 A.2.5)."""
+"""Event notifications from devices: Alarm and MobilePosition (GB/T 28181-2016 appendix A)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from clearsight.gb28181.manscdp_fields import (
     child_latitude,
     child_longitude,
     child_str,
+    child_text,
     find_child,
     find_children,
 )
@@ -24,14 +25,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AlarmNotification:
-    """An Alarm Notify. ``time`` is the device's local time as sent; codes are as in A.2.5."""
+    """An Alarm Notify; ``time`` is the device's local time as sent, codes as in appendix A."""
 
     device_id: str
     sn: int
     priority: int | None = None  # 1 first-level ... 4 fourth-level
     method: int | None = None  # 1 telephone, 2 device, 3 SMS, 4 GPS, 5 video, 6 fault, 7 other
-    time: str = ""
-    description: str = ""
+    time: str | None = None
+    description: str | None = None
     longitude: float | None = None
     latitude: float | None = None
     alarm_type: int | None = None  # Info/AlarmType, meaning depends on method
@@ -47,8 +48,8 @@ def parse_alarm_notify(msg: ManscdpMessage) -> AlarmNotification:
         sn=msg.sn,
         priority=child_int(root, "AlarmPriority"),
         method=child_int(root, "AlarmMethod"),
-        time=child_str(root, "AlarmTime"),
-        description=child_str(root, "AlarmDescription"),
+        time=child_text(root, "AlarmTime"),
+        description=child_text(root, "AlarmDescription"),
         longitude=child_longitude(root),
         latitude=child_latitude(root),
         alarm_type=child_int(info, "AlarmType") if info is not None else None,
@@ -62,7 +63,7 @@ def build_alarm_notify(
     priority: int,
     method: int,
     time: str,
-    description: str = "",
+    description: str | None = None,
     alarm_type: int | None = None,
     longitude: float | None = None,
     latitude: float | None = None,
@@ -73,7 +74,7 @@ def build_alarm_notify(
     add(root, "AlarmPriority", priority)
     add(root, "AlarmMethod", method)
     add(root, "AlarmTime", time)
-    add(root, "AlarmDescription", description or None)
+    add(root, "AlarmDescription", description)
     add(root, "Longitude", longitude)
     add(root, "Latitude", latitude)
     if alarm_type is not None:
@@ -86,7 +87,7 @@ class PositionFix:
     """One position of a mobile device; ``time`` is local time as sent."""
 
     device_id: str
-    time: str
+    time: str | None
     longitude: float | None
     latitude: float | None
     speed: float | None = None
@@ -106,7 +107,7 @@ class MobilePositionNotify:
 def _fix(element: ET.Element, device_id: str, time_element: str) -> PositionFix:
     return PositionFix(
         device_id=child_str(element, "DeviceID") or device_id,
-        time=child_str(element, time_element) or child_str(element, "Time"),
+        time=child_text(element, time_element) or child_text(element, "Time"),
         longitude=child_longitude(element),
         latitude=child_latitude(element),
         speed=child_float(element, "Speed"),

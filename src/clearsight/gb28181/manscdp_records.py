@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from clearsight.gb28181.manscdp_codec import BodyCharset
-from clearsight.gb28181.manscdp_fields import child_int, child_str, find_child, find_children, parse_int
+from clearsight.gb28181.manscdp_fields import (
+    child_int,
+    child_str,
+    child_text,
+    find_child,
+    find_children,
+    parse_int,
+)
 from clearsight.gb28181.manscdp_message import CmdType, ManscdpMessage, RootKind, expect
 from clearsight.gb28181.manscdp_writer import add, add_parent, new_body, serialize
 
@@ -19,14 +26,14 @@ class RecordItem:
     """One recording; times are the device's local time as sent (``2024-05-04T14:43:16``)."""
 
     device_id: str
-    start_time: str
-    end_time: str
-    name: str = ""
-    file_path: str = ""
-    address: str = ""
+    start_time: str | None
+    end_time: str | None
+    name: str | None = None
+    file_path: str | None = None
+    address: str | None = None
     secrecy: int | None = None
-    type: str = ""  # time, alarm, manual, all
-    recorder_id: str = ""
+    type: str | None = None  # time, alarm, manual, all
+    recorder_id: str | None = None
     file_size: int | None = None
 
 
@@ -37,7 +44,7 @@ class RecordChunk:
     device_id: str
     sn: int
     sum_num: int
-    name: str = ""
+    name: str | None = None
     items: list[RecordItem] = field(default_factory=list)
     declared_num: int | None = None
 
@@ -54,14 +61,14 @@ def parse_record_info_response(msg: ManscdpMessage) -> RecordChunk:
             items.append(
                 RecordItem(
                     device_id=child_str(element, "DeviceID") or msg.device_id,
-                    start_time=child_str(element, "StartTime"),
-                    end_time=child_str(element, "EndTime"),
-                    name=child_str(element, "Name"),
-                    file_path=child_str(element, "FilePath"),
-                    address=child_str(element, "Address"),
+                    start_time=child_text(element, "StartTime"),
+                    end_time=child_text(element, "EndTime"),
+                    name=child_text(element, "Name"),
+                    file_path=child_text(element, "FilePath"),
+                    address=child_text(element, "Address"),
                     secrecy=child_int(element, "Secrecy"),
-                    type=child_str(element, "Type"),
-                    recorder_id=child_str(element, "RecorderID"),
+                    type=child_text(element, "Type"),
+                    recorder_id=child_text(element, "RecorderID"),
                     file_size=child_int(element, "FileSize"),
                 )
             )
@@ -69,7 +76,7 @@ def parse_record_info_response(msg: ManscdpMessage) -> RecordChunk:
     if sum_num is None or sum_num < 0:
         logger.warning("RecordInfo from %s (SN %s) has no usable SumNum", msg.device_id, msg.sn)
         sum_num = len(items)
-    return RecordChunk(msg.device_id, msg.sn, sum_num, child_str(msg.root, "Name"), items, declared_num)
+    return RecordChunk(msg.device_id, msg.sn, sum_num, child_text(msg.root, "Name"), items, declared_num)
 
 
 def build_record_info_response(
@@ -78,7 +85,7 @@ def build_record_info_response(
     sum_num: int,
     items: Sequence[RecordItem],
     *,
-    name: str = "",
+    name: str | None = None,
     charset: BodyCharset = BodyCharset.GB2312,
 ) -> bytes:
     """One chunk of a RecordInfo Response."""
@@ -90,13 +97,13 @@ def build_record_info_response(
         element = add_parent(record_list, "Item")
         add(element, "DeviceID", item.device_id)
         add(element, "Name", item.name)
-        add(element, "FilePath", item.file_path or None)
-        add(element, "Address", item.address or None)
+        add(element, "FilePath", item.file_path)
+        add(element, "Address", item.address)
         add(element, "StartTime", item.start_time)
         add(element, "EndTime", item.end_time)
         add(element, "Secrecy", item.secrecy)
-        add(element, "Type", item.type or None)
-        add(element, "RecorderID", item.recorder_id or None)
+        add(element, "Type", item.type)
+        add(element, "RecorderID", item.recorder_id)
         add(element, "FileSize", item.file_size)
     return serialize(root, charset)
 
@@ -106,7 +113,7 @@ class Preset:
     """A PTZ preset: its number (as sent, normally 1-255) and name."""
 
     preset_id: str
-    name: str = ""
+    name: str | None = None
 
     @property
     def number(self) -> int | None:
@@ -132,7 +139,7 @@ def parse_preset_query_response(msg: ManscdpMessage) -> PresetList:
         for element in find_children(preset_list, "Item"):
             preset_id = child_str(element, "PresetID")
             if preset_id:
-                presets.append(Preset(preset_id, child_str(element, "PresetName")))
+                presets.append(Preset(preset_id, child_text(element, "PresetName")))
     return PresetList(msg.device_id, msg.sn, presets, child_int(msg.root, "SumNum"))
 
 

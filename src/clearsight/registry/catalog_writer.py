@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, select, update
+from sqlalchemy import CursorResult, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,5 +163,5 @@ async def delete_item(session: AsyncSession, device_id: str, gb_id: str) -> bool
 
 async def recount_channels(session: AsyncSession, device_id: str) -> None:
     """Set the device's channel_count from its stored channels."""
-    count = select(CHANNELS.c.id.count()).where(CHANNELS.c.device_id == device_id).scalar_subquery()
+    count = select(func.count(CHANNELS.c.id)).where(CHANNELS.c.device_id == device_id).scalar_subquery()
     await session.execute(update(DEVICES).where(DEVICES.c.id == device_id).values(channel_count=count))

@@ -110,6 +110,14 @@ class RegistryStore:
         async with self._sessions() as session:
             return await session.scalar(select(Device.password).where(Device.id == device_id))
 
+    async def device_passwords(self) -> dict[str, str]:
+        """Every device's own password, by device ID (for an in-memory lookup at start)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Device.id, Device.password).where(Device.password.is_not(None))
+            )
+            return {device_id: password for device_id, password in rows if password is not None}
+
     async def set_device_password(self, device_id: str, password: str | None) -> None:
         """Set (or with None clear) the device's own password."""
         await self._update_device(device_id, password=password)

@@ -333,6 +333,11 @@ class ServerTransaction(_Transaction):
         return self._last_response
 
     @property
+    def acked(self) -> bool:
+        """The ACK for our 2xx arrived (Accepted state)."""
+        return self._acked
+
+    @property
     def final_sent(self) -> bool:
         return self._last_response is not None and self._last_response.status >= 200
 

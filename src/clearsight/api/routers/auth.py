@@ -7,14 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
+from clearsight.access.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH
 from clearsight.api.deps import Services
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.schemas import TokenOut
 
 logger = logging.getLogger(__name__)
 
-MAX_USERNAME = 128
-MAX_PASSWORD = 1024  # bounds the work a single request can ask of the password hash
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
 
@@ -24,8 +23,8 @@ async def issue_token(
     request: Request,
     response: Response,
     services: Services,
-    username: Annotated[str, Form(min_length=1, max_length=MAX_USERNAME)],
-    password: Annotated[str, Form(min_length=1, max_length=MAX_PASSWORD)],
+    username: Annotated[str, Form(min_length=1, max_length=MAX_USERNAME_LENGTH)],
+    password: Annotated[str, Form(min_length=1, max_length=MAX_PASSWORD_LENGTH)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> TokenOut:
     """Exchange a user name and password for a bearer token."""

@@ -1,0 +1,172 @@
+"""`/api/v1/devices`: listing, filters, one device, deletion, catalog refresh."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from clearsight.api.ports import DeviceOffline, DeviceTimeout
+from tests.api.fakes import DEVICE_ID, OTHER_DEVICE_ID, FakeControl, FakeRegistry
+from tests.api.session import assert_problem
+
+DEVICE_FIELDS = {
+    "id", "name", "online", "channel_count", "last_keepalive", "manufacturer", "model", "firmware",
+    "transport", "remote_host", "remote_port", "registered_at", "expires_at",
+}  # fmt: skip
+
+
+async def test_list_devices_is_a_page(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:
+    response = await client.get("/api/v1/devices", params={"offset": 1, "limit": 1}, headers=viewer)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["offset"], body["limit"]) == (2, 1, 1)
+    [device] = body["items"]
+    assert set(device) == DEVICE_FIELDS
+    assert device["id"] == OTHER_DEVICE_ID
+
+
+async def test_list_devices_passes_filters_through(
+    client: httpx.AsyncClient, viewer: dict[str, str], registry: FakeRegistry
+) -> None:
+    params: dict[str, str | int] = {
+        "offset": 20,
+        "limit": 10,
+        "online": "true",
+        "name": "gate",
+        "region": "3402",
+    }
+
+    await client.get("/api/v1/devices", params=params, headers=viewer)
+
+    assert registry.calls[-1] == (
+        "list_devices",
+        {"offset": 20, "limit": 10, "online": True, "name_contains": "gate", "region": "3402"},
+    )
+
+
+async def test_list_devices_defaults(
+    client: httpx.AsyncClient, viewer: dict[str, str], registry: FakeRegistry
+) -> None:
+    await client.get("/api/v1/devices", headers=viewer)
+
+    assert registry.calls[-1] == (
+        "list_devices",
+        {"offset": 0, "limit": 50, "online": None, "name_contains": None, "region": None},
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 501},
+        {"offset": -1},
+        {"online": "maybe"},
+        {"region": "340"},
+        {"region": "34a2"},
+    ],
+)
+async def test_bad_list_parameters_are_422(
+    client: httpx.AsyncClient, viewer: dict[str, str], params: dict[str, str | int]
+) -> None:
+    response = await client.get("/api/v1/devices", params=params, headers=viewer)
+
+    assert_problem(response, 422)
+
+
+async def test_device_times_are_utc(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:
+    device = (await client.get(f"/api/v1/devices/{DEVICE_ID}", headers=viewer)).json()
+
+    assert device["last_keepalive"] == "2024-05-01T08:00:00Z"
+    assert device["registered_at"] == "2024-05-01T07:00:00Z"  # stored naive, read as UTC
+    assert device["expires_at"] is None
+
+
+async def test_unknown_device_is_404(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:
+    response = await client.get("/api/v1/devices/34020000001320000099", headers=viewer)
+
+    body = assert_problem(response, 404)
+    assert "34020000001320000099" in str(body["detail"])
+
+
+async def test_delete_device(
+    client: httpx.AsyncClient, admin: dict[str, str], registry: FakeRegistry
+) -> None:
+    response = await client.delete(f"/api/v1/devices/{DEVICE_ID}", headers=admin)
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert DEVICE_ID not in registry.devices
+    assert_problem(await client.delete(f"/api/v1/devices/{DEVICE_ID}", headers=admin), 404)
+
+
+async def test_device_channels(
+    client: httpx.AsyncClient, viewer: dict[str, str], registry: FakeRegistry
+) -> None:
+    response = await client.get(
+        f"/api/v1/devices/{DEVICE_ID}/channels", params={"online": "false"}, headers=viewer
+    )
+
+    assert response.status_code == 200
+    assert response.json()["items"][0]["gb_id"] == "34020000001310000001"
+    assert registry.calls[-1] == (
+        "list_channels",
+        {
+            "offset": 0,
+            "limit": 50,
+            "device_id": DEVICE_ID,
+            "online": False,
+            "name_contains": None,
+            "region": None,
+        },
+    )
+
+
+async def test_channels_of_unknown_device_is_404(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:
+    response = await client.get("/api/v1/devices/34020000001320000099/channels", headers=viewer)
+
+    assert_problem(response, 404)
+
+
+async def test_catalog_refresh(
+    client: httpx.AsyncClient, operator: dict[str, str], control: FakeControl
+) -> None:
+    response = await client.post(f"/api/v1/devices/{DEVICE_ID}/catalog/refresh", headers=operator)
+
+    assert response.status_code == 202
+    assert response.json() == {"status": "queried", "sn": 42}
+    assert control.refreshed == [DEVICE_ID]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "problem_type"),
+    [
+        (DeviceOffline(DEVICE_ID), 409, "/problems/device-offline"),
+        (DeviceTimeout(DEVICE_ID), 504, "/problems/device-timeout"),
+    ],
+)
+async def test_catalog_refresh_errors(
+    client: httpx.AsyncClient,
+    operator: dict[str, str],
+    control: FakeControl,
+    error: Exception,
+    status: int,
+    problem_type: str,
+) -> None:
+    control.fail_with = error
+
+    response = await client.post(f"/api/v1/devices/{DEVICE_ID}/catalog/refresh", headers=operator)
+
+    body = assert_problem(response, status)
+    assert body["type"] == problem_type
+    assert body["device_id"] == DEVICE_ID
+
+
+async def test_catalog_refresh_of_unknown_device_is_404(
+    client: httpx.AsyncClient, operator: dict[str, str], control: FakeControl
+) -> None:
+    response = await client.post("/api/v1/devices/34020000001320000099/catalog/refresh", headers=operator)
+
+    assert_problem(response, 404)
+    assert control.refreshed == []
