@@ -17,14 +17,12 @@ import multiprocessing as mp
 import os
 import platform as host_platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -107,7 +107,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
         server = uvicorn.Server(config)
         if on_ready is not None:
             async def announce() -> None:
-                while not server.started:
+                while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
                     await asyncio.sleep(0.05)
                 await on_ready(platform)
 

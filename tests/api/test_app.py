@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import httpx
@@ -101,10 +102,20 @@ async def test_docs_page_gets_its_own_policy(client: httpx.AsyncClient) -> None:
     assert_security_headers(response, DOCS_CSP)
 
 
+async def test_docs_page_loads_nothing_from_outside(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/docs")).text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+    assert assets, page
+    for asset in assets:
+        assert asset.startswith("/docs-assets/"), asset
+        assert (await client.get(asset)).status_code == 200, asset
+
+
 async def test_openapi_lists_every_route(app: FastAPI, client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
 
-    routes = [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]
+    routes = [r for r in iter_route_contexts(app.routes)
+              if isinstance(r.original_route, APIRoute) and r.original_route.include_in_schema]
     assert len(routes) >= 12
     for route in routes:
         assert route.path in schema["paths"], route.path

@@ -65,10 +65,10 @@ def test_ack_for_2xx(uac: Dialog) -> None:
 
 
 def test_bye_and_info_take_the_next_cseq(uac: Dialog) -> None:
-    bye_first = uac.create_info(b"PAUSE MANSRTSP/1.0\r\nCSeq: 1\r\nPauseTime: now\r\n", "Application/MANSRTSP")
-    assert str(bye_first.cseq) == "21 INFO"
-    assert bye_first.headers.get("Content-Type") == "Application/MANSRTSP"
-    assert bye_first.body.startswith(b"PAUSE")
+    info = uac.create_info(b"PAUSE MANSRTSP/1.0\r\nCSeq: 1\r\nPauseTime: now\r\n", "Application/MANSRTSP")
+    assert str(info.cseq) == "21 INFO"
+    assert info.headers.get("Content-Type") == "Application/MANSRTSP"
+    assert info.body.startswith(b"PAUSE")
     bye = uac.create_bye()
     assert str(bye.cseq) == "22 BYE"
     assert bye.uri == uac.remote_target

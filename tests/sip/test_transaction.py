@@ -64,7 +64,9 @@ def delivered(actions: list[TransactionAction]) -> list[int]:
     return [a.response.status for a in actions if isinstance(a, DeliverResponse)]
 
 
-def run_timers(tx: ClientTransaction | ServerTransaction, until: float) -> list[tuple[float, TransactionAction]]:
+def run_timers(
+    tx: ClientTransaction | ServerTransaction, until: float,
+) -> list[tuple[float, TransactionAction]]:
     """Fire every deadline up to `until`, exactly on time; returns (time, action) in order."""
     log: list[tuple[float, TransactionAction]] = []
     while (deadline := tx.next_deadline) is not None and deadline <= until:
@@ -420,7 +422,8 @@ def test_server_key_distinguishes_branch_sent_by_and_method() -> None:
 def test_server_key_ignores_received_and_rport_stamps() -> None:
     req = request()
     stamped = request()
-    stamped.headers.set("Via", f"SIP/2.0/UDP 192.0.2.10:5060;rport=40000;branch={BRANCH};received=198.51.100.7")
+    stamped.headers.set(
+        "Via", f"SIP/2.0/UDP 192.0.2.10:5060;rport=40000;branch={BRANCH};received=198.51.100.7")
     assert server_key(stamped) == server_key(req)
 
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 import clearsight
 from clearsight.api.deps import ApiServices
+from clearsight.api.docs import install_docs
 from clearsight.api.middleware import SecurityHeadersMiddleware, UnhandledErrorMiddleware
 from clearsight.api.ports import (
     ApiSettings,
@@ -85,6 +86,7 @@ def create_app(
         version=clearsight.__version__,
         description="GB/T 28181 video platform API. Errors are RFC 9457 problem details.",
         redoc_url=None,
+        docs_url=None,
     )
     app.state.services = ApiServices(
         tokens=TokenService(settings.effective_secret_key(), settings.token_ttl),
@@ -108,7 +110,7 @@ def create_app(
 
     _install_exception_handlers(app)
     app.add_middleware(UnhandledErrorMiddleware)  # added first: runs inside the headers middleware
-    docs_paths = [path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if path]
+    docs_paths = install_docs(app)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)
 
     if static_dir is not None and static_dir.is_dir():

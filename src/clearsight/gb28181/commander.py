@@ -100,9 +100,10 @@ class DeviceCommander:
         finally:
             self._pending.pop(key, None)
 
-    async def query_catalog(self, device_id: str, *, requeries: int = CATALOG_REQUERIES) -> CatalogResult:
+    async def query_catalog(self, device_id: str, *, sn: int | None = None,
+                            requeries: int = CATALOG_REQUERIES) -> CatalogResult:
         """Query the whole catalog and assemble its chunks; re-query when chunks stop coming."""
-        sn = self.next_sn()
+        sn = self.next_sn() if sn is None else sn
         wait = _CatalogWait(CatalogAssembler())
         keys = [(device_id, sn)]
         self._catalogs[keys[0]] = wait

@@ -89,6 +89,8 @@ def decode_body(body: bytes) -> str:
     * Declared UTF-8 → UTF-8; if that fails, GB18030 is tried.
     * No (or an unknown) declaration → UTF-8, then GB18030.
     * If nothing fits, the first candidate is decoded with replacement characters and a warning logged.
+
+    A mismatch between declaration and bytes is logged at INFO: some devices do it in every message.
     """
     for bom, bom_codec in _BOMS:
         if body.startswith(bom):
@@ -100,7 +102,7 @@ def decode_body(body: bytes) -> str:
     if codec == GB_CODEC:
         as_utf8 = _strict(body, UTF8_CODEC)
         if as_utf8 is not None and _is_convincing_utf8(as_utf8):
-            logger.warning("MANSCDP body declares %s but is UTF-8; decoding as UTF-8", declared)
+            logger.info("MANSCDP body declares %s but is UTF-8; decoding as UTF-8", declared)
             return as_utf8
         return _decode_candidates(body, [GB_CODEC, UTF8_CODEC], reason=f"declared {declared}")
     if codec == UTF8_CODEC:
@@ -115,7 +117,7 @@ def _decode_candidates(body: bytes, candidates: list[str], *, reason: str) -> st
         text = _strict(body, codec)
         if text is not None:
             if index:
-                logger.warning("MANSCDP body (%s) is not %s; decoded as %s", reason, candidates[0], codec)
+                logger.info("MANSCDP body (%s) is not %s; decoded as %s", reason, candidates[0], codec)
             return text
     logger.warning("MANSCDP body (%s) has undecodable bytes; replacing them", reason)
     return body.decode(candidates[0], errors="replace")

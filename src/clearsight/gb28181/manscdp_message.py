@@ -128,7 +128,9 @@ def _root_kind(tag: str) -> RootKind:
     for kind in RootKind:
         if tag == kind.value or tag.casefold() == kind.value.casefold():
             return kind
-    raise ManscdpError(f"root element <{tag}> is not Query, Control, Response or Notify")
+    raise ManscdpError(
+        f"root element {tag[:ERROR_EXCERPT_CHARS]!r} is not Query, Control, Response or Notify"
+    )
 
 
 def _required(root: ET.Element, name: str) -> str:

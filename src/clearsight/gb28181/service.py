@@ -7,6 +7,7 @@ and offline changes within `URGENT_FLUSH_INTERVAL`, keepalive timestamps every `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -152,8 +153,8 @@ class Gb28181Service:
             logger.warning("device %s: catalog query failed: %s", device_id, exc.detail)
 
     # --- catalog ---------------------------------------------------------------------------------
-    async def refresh_catalog_now(self, device_id: str) -> CatalogResult:
-        result = await self.commander.query_catalog(device_id)
+    async def refresh_catalog_now(self, device_id: str, sn: int | None = None) -> CatalogResult:
+        result = await self.commander.query_catalog(device_id, sn=sn)
         await self.store_catalog(result)
         return result
 
@@ -181,7 +182,7 @@ class Gb28181Service:
     async def refresh_catalog(self, device_id: str) -> int:
         self.commander.peer_of(device_id)  # raises DeviceOffline before we promise anything
         sn = self.commander.next_sn()
-        self._spawn(self.refresh_catalog_now(device_id))
+        self._spawn(self.refresh_catalog_now(device_id, sn))
         return sn
 
     # --- persistence of presence ---------------------------------------------------------------
@@ -189,10 +190,8 @@ class Gb28181Service:
         loop = asyncio.get_running_loop()
         last_keepalive_flush = loop.time()
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._urgent.wait(), KEEPALIVE_FLUSH_INTERVAL)
-            except TimeoutError:
-                pass
             self._urgent.clear()
             await asyncio.sleep(URGENT_FLUSH_INTERVAL)  # gather a batch
             include = loop.time() - last_keepalive_flush >= KEEPALIVE_FLUSH_INTERVAL
@@ -215,7 +214,7 @@ class Gb28181Service:
 
     async def _persist(self, changes: list[PresenceChange]) -> None:
         for change in changes:
-            if change.peer is None or change.expires_at is None:
+            if change.peer is None or change.expires_at is None or change.registered_at is None:
                 continue
             known = self._known_registrations.get(change.device_id)
             if known != (change.peer, change.expires_at):

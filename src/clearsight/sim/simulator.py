@@ -13,9 +13,10 @@ import json
 import logging
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from clearsight.gb28181.ids import derive_id, sip_domain
 from clearsight.gb28181.manscdp import (
@@ -28,7 +29,6 @@ from clearsight.gb28181.manscdp import (
     build_device_info_response,
     build_device_status_response,
     build_keepalive,
-    build_response_result,
     parse_device_control,
     parse_manscdp,
 )
@@ -110,8 +110,8 @@ class Simulator:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.endpoint.close()
 
-    def spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -306,5 +306,3 @@ class Simulator:
     def _emit(self, kind: str, **fields: object) -> None:
         self._events({"event": kind, **fields})
 
-
-__all__ = ["Simulator", "SimulatorConfig", "build_response_result", "stdout_events"]
