@@ -171,7 +171,13 @@ def _warning_text(reason: str) -> str:
 
 
 class SipEndpoint:
-    """A SIP user agent bound to `host:port` on UDP and TCP (the transaction user of RFC 3261 §17)."""
+    """A SIP user agent bound to `host:port` on UDP and TCP (the transaction user of RFC 3261 §17).
+
+    `on_request` runs as a task per new request; retransmissions are answered by the transaction and
+    never reach it. CANCEL is handled here (200, then 487 for the INVITE, which is marked `cancelled`).
+    ACKs are delivered (unanswerable). Malformed requests get 400 with a Warning; other unparsable
+    input is logged and dropped. Responses to UDP requests go to the packet's source (RFC 3581).
+    """
 
     def __init__(self, host: str, port: int, *, user_agent: str, on_request: Handler,
                  observer: SipObserver | None = None, udp: bool = True, tcp: bool = True,
@@ -527,6 +533,11 @@ class SipEndpoint:
         request = incoming.request
         try:
             await self._on_request(incoming)
+        except TransactionStateError:
+            if incoming.cancelled:  # the handler answered after a CANCEL: the 487 is already out
+                logger.info("%s from %s was cancelled before the handler answered", request, incoming.peer)
+                return
+            logger.exception("handler failed on %s from %s", request, incoming.peer)
         except Exception:
             logger.exception("handler failed on %s from %s", request, incoming.peer)
             await self._answer_unanswered(incoming, "handler failed")

@@ -48,6 +48,9 @@ def canonical_name(name: str) -> str:
 
 def split_list_value(value: str) -> list[str]:
     """Split a comma-separated header value, ignoring commas inside quotes and angle brackets."""
+    if "," not in value:  # the common case (one Via per line): skip the character scan
+        stripped = value.strip()
+        return [stripped] if stripped else []
     parts: list[str] = []
     depth = 0
     quoted = False

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import ipaddress
 import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, cast
 
 from clearsight.sip.address import Via
 from clearsight.sip.errors import FramingError, SipError, SipParseError
 from clearsight.sip.framing import SipStreamBuffer
 from clearsight.sip.headers import Headers, split_list_value
 from clearsight.sip.message import SipRequest, SipResponse
+from clearsight.sip.transaction import DEFAULT_SIP_PORT
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ TIMER_SLACK = 0.001
 
 TRANSPORTS = ("UDP", "TCP")
 BIND_ATTEMPTS = 5  # tries to find an ephemeral port free on both UDP and TCP
-DEFAULT_SIP_PORT = 5060  # RFC 3261 §19.1.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +61,6 @@ class TransportError(SipError):
         self.reason = reason
 
 
-def is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def guess_local_host(bind_host: str) -> str:
     """The address to advertise in Via/Contact when bound to a wildcard: the one routing outwards."""
     if bind_host not in ("", "0.0.0.0", "::"):
@@ -92,9 +83,9 @@ class UdpSocket(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
+        # cast, not isinstance: the selector loop's datagram transport does not subclass DatagramTransport
+        self.transport = cast(asyncio.DatagramTransport, transport)
+        sock = self.transport.get_extra_info("socket")
         if sock is not None:
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
@@ -138,9 +129,8 @@ class TcpConnection(asyncio.Protocol):
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        peername = transport.get_extra_info("peername")
+        self.transport = cast(asyncio.Transport, transport)
+        peername = self.transport.get_extra_info("peername")
         if peername:
             self.peer = Peer("TCP", str(peername[0]), int(peername[1]))
         self._sink.connection_opened(self)
