@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,9 +21,14 @@ def run_sipp(platform: PlatformProcess, scenario: str, tmp_path: Path, *, device
              password: str = DEVICE_PASSWORD, transport: str = "u1") -> subprocess.CompletedProcess[str]:
     if SIPP is None:
         pytest.fail("sipp is not installed (Debian package sip-tester; scripts/test installs it)")
-    users = tmp_path / "users.csv"
-    users.write_text(f"SEQUENTIAL\n{device_id};{PLATFORM_ID};{PLATFORM_ID[:10]};{password}\n")
-    command = [SIPP, f"127.0.0.1:{platform.sip_port}", "-sf", str(SCENARIOS / scenario), "-inf", str(users),
+    template = (SCENARIOS / scenario).read_text()
+    filled = (template.replace("%DEVICE_ID%", device_id).replace("%PLATFORM_ID%", PLATFORM_ID)
+              .replace("%DOMAIN%", PLATFORM_ID[:10]).replace("%PASSWORD%", password))
+    if transport.startswith("t"):
+        filled = re.sub(r"<!-- udp-only.*?<!-- /udp-only -->", "", filled, flags=re.S)
+    scenario_file = tmp_path / scenario
+    scenario_file.write_text(filled)
+    command = [SIPP, f"127.0.0.1:{platform.sip_port}", "-sf", str(scenario_file),
                "-m", "1", "-i", "127.0.0.1", "-p", str(free_port()), "-t", transport, "-timeout", "15s",
                "-timeout_error", "-trace_err", "-error_file", str(tmp_path / "sipp-errors.log"),
                "-recv_timeout", "5s", "-nostdin"]
