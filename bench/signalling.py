@@ -41,8 +41,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _metric(text: str, name: str) -> float:
+    return next((float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")), 0.0)
+
+
 def _worker(index: int, devices: int, first: int, sip_port: int, keepalive_interval: float,
-            keepalive_seconds: float, start_at: float, results: mp.Queue[dict[str, Any]]) -> None:
+            keepalive_seconds: float, start_at: float, go: Any, results: mp.Queue[dict[str, Any]]) -> None:
     from clearsight.cli import run_async
     from clearsight.sim.simulator import Simulator, SimulatorConfig
 
@@ -59,6 +63,11 @@ def _worker(index: int, devices: int, first: int, sip_port: int, keepalive_inter
         registered = await simulator.register_all()
         elapsed = time.perf_counter() - began
         simulator.start_keepalives()
+        # Keepalives are measured in steady state: once the platform has fetched every device's
+        # DeviceInfo and catalog (the parent process watches that and sets `go`).
+        while not go.is_set():  # noqa: ASYNC110 - a multiprocessing event, not an asyncio one
+            await asyncio.sleep(0.1)
+        simulator.keepalive_latencies.clear()
         await asyncio.sleep(keepalive_seconds)
         keepalives = list(simulator.keepalive_latencies)
         await simulator.close()
@@ -91,10 +100,11 @@ def main() -> None:
         results: mp.Queue[dict[str, Any]] = mp.Queue()
         per = args.devices // args.workers
         start_at = time.time() + 2.0
+        go = mp.Event()
         workers = [mp.Process(target=_worker, args=(i, per + (args.devices % args.workers if i == 0 else 0),
                                                    i * per + (0 if i == 0 else args.devices % args.workers),
                                                    server.sip_port, args.keepalive_interval,
-                                                   args.keepalive_seconds, start_at, results))
+                                                   args.keepalive_seconds, start_at, go, results))
                    for i in range(args.workers)]
         for w in workers:
             w.start()
@@ -105,19 +115,23 @@ def main() -> None:
         reg_done_at = None
         cpu_at_reg = None
         while reg_done_at is None and time.time() - t0 < 600:
-            text = client.get("/metrics").text
-            online = next((float(line.split()[-1]) for line in text.splitlines()
-                           if line.startswith("clearsight_devices_online ")), 0.0)
-            if online >= args.devices:
+            if _metric(client.get("/metrics").text, "clearsight_devices_online") >= args.devices:
                 reg_done_at = time.time()
                 cpu_at_reg = proc.cpu_times()
             time.sleep(0.05)
         rss_registered = proc.memory_info().rss
+        sync_wait_started = time.time()
+        while _metric(client.get("/metrics").text, "clearsight_device_syncs_pending") > 0:
+            time.sleep(0.2)
+        sync_seconds = time.time() - sync_wait_started
+        rss_synced = proc.memory_info().rss
+        go.set()
         keepalive_cpu_start = proc.cpu_times()
         keepalive_wall_start = time.time()
-        outputs = [results.get(timeout=args.keepalive_seconds + 900) for _ in workers]
+        time.sleep(args.keepalive_seconds)
         keepalive_cpu_end = proc.cpu_times()
         keepalive_wall = time.time() - keepalive_wall_start
+        outputs = [results.get(timeout=900) for _ in workers]
         rss_end = proc.memory_info().rss
         for w in workers:
             w.join(30)
@@ -137,10 +151,13 @@ def main() -> None:
           f"= {args.devices / reg_wall:,.0f} registrations/s; platform CPU {reg_cpu:.2f} s")
     print(f"registration latency at the device (REGISTER→401→REGISTER→200): p50 "
           f"{1000 * _percentile([x for o in outputs for x in o['register_latencies']], 0.5):.1f} ms")
+    print(f"after registration, DeviceInfo + catalog of every device fetched in {sync_seconds:.1f} s "
+          f"(RSS then {rss_synced / 2**20:.0f} MiB)")
     print(f"keepalives: {len(keepalives)} in {keepalive_wall:.0f} s; round trip p50 "
           f"{1000 * _percentile(keepalives, 0.5):.2f} ms, p99 {1000 * _percentile(keepalives, 0.99):.2f} ms, "
           f"max {1000 * max(keepalives, default=float('nan')):.1f} ms")
-    print(f"platform CPU during keepalive phase: {100 * ka_cpu / keepalive_wall:.1f} % of one core")
+    print(f"platform CPU during keepalive phase: {100 * ka_cpu / keepalive_wall:.1f} % of one core "
+          f"({len(keepalives) / keepalive_wall:,.0f} keepalives/s)")
     print(f"platform RSS: {rss_before / 2**20:.0f} MiB idle, {rss_registered / 2**20:.0f} MiB registered, "
           f"{rss_end / 2**20:.0f} MiB at end; {(rss_registered - rss_before) / args.devices:,.0f} bytes/device")
     if keepalives:

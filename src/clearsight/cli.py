@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from clearsight import __version__
 from clearsight.config import Settings, SettingsError, load_settings
+from clearsight.runtime import tune_gc
 
 logger = logging.getLogger("clearsight")
 
@@ -21,6 +22,7 @@ T = TypeVar("T")
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on uvloop when it is installed (about 3x the datagram rate), else asyncio's loop."""
+    tune_gc()
     try:
         import uvloop
     except ImportError:

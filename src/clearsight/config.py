@@ -121,6 +121,14 @@ class Settings(BaseSettings):
         title="Missed keepalives before offline",
         description="A device is offline after this many keepalive intervals without one.",
     )
+    catalog_subscription_expires: int = Field(
+        default=3600,
+        ge=0,
+        le=86400,
+        title="Catalog subscription lifetime (s)",
+        description="After fetching a device's catalog the platform SUBSCRIBEs to its catalog changes for "
+        "this long and renews before expiry; 0 turns subscriptions off (changes still arrive by MESSAGE).",
+    )
     register_expires: int = Field(
         default=3600,
         ge=60,

@@ -36,9 +36,15 @@ class PlatformMetrics:
         self.devices_known = Gauge("clearsight_devices_registered_since_start",
                                    "Devices that registered at least once since start", registry=self.registry)
 
-    def track_presence(self, online: Callable[[], int], known: Callable[[], int]) -> None:
+        self.device_syncs_pending = Gauge(
+            "clearsight_device_syncs_pending", "Devices whose DeviceInfo and catalog fetch is queued or running",
+            registry=self.registry)
+
+    def track_presence(self, online: Callable[[], int], known: Callable[[], int],
+                       syncs_pending: Callable[[], int]) -> None:
         self.devices_online.set_function(online)
         self.devices_known.set_function(known)
+        self.device_syncs_pending.set_function(syncs_pending)
 
     def _count(self, direction: str, message: SipMessage) -> None:
         if isinstance(message, SipRequest):

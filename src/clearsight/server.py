@@ -22,6 +22,7 @@ from clearsight.db import create_engine, session_factory, upgrade_database
 from clearsight.gb28181.service import Gb28181Service
 from clearsight.metrics import PlatformMetrics
 from clearsight.registry.store import RegistryStore
+from clearsight.runtime import freeze_long_lived
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +86,13 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         device_passwords=await registry.device_passwords(),
         secret=settings.effective_secret_key().encode(), nonce_ttl=settings.nonce_ttl,
         keepalive_interval=settings.keepalive_interval, keepalive_misses=settings.keepalive_misses,
-        device_tz=datetime.now().astimezone().tzinfo or UTC,
+        device_tz=datetime.now().astimezone().tzinfo or UTC, register_expires=settings.register_expires,
+        catalog_subscription_expires=settings.catalog_subscription_expires,
         observer=metrics)
-    metrics.track_presence(service.presence.online_count, lambda: len(service.presence))
+    metrics.track_presence(service.presence.online_count, lambda: len(service.presence),
+                           lambda: service.syncs_pending)
     await service.start()
+    freeze_long_lived()
     try:
         yield Platform(settings, engine, registry, users, service, metrics, generated)
     finally:

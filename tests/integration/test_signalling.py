@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.conftest import sim_args, start_sim
-from tests.integration.processes import PlatformProcess, SimProcess, wait_until
+from tests.integration.processes import PlatformProcess, SimProcess, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +22,8 @@ def _device(client: httpx.Client, device_id: str) -> dict[str, Any]:
     return dict(response.json())
 
 
-def _is(event: str, **fields: object) -> Any:
-    return lambda e: e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+def _is(kind: str, **fields: object) -> Any:
+    return lambda e: e.get("event") == kind and all(e.get(k) == v for k, v in fields.items())
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -118,7 +119,11 @@ def test_catalog_change_events(platform: PlatformProcess, sims: list[SimProcess]
         wait_until(lambda: _device(client, DEVICE_ID)["channel_count"] == 2)
         channels = client.get(f"/api/v1/devices/{DEVICE_ID}/channels").json()["items"]
         target = channels[0]["gb_id"]
+        # After the catalog the platform subscribes to changes; the device then NOTIFYs in that dialog.
+        assert sim.wait_for(_is("subscribed", device=DEVICE_ID))["expires"] == 3600
         sim.send(f"event OFF {DEVICE_ID} {target}")
+        assert sim.wait_for(_is("catalog_event", change="OFF"))["method"] == "NOTIFY"
+        assert sim.wait_for(_is("catalog_event", change="OFF"))["status"] == 200
 
         def channel_online() -> bool:
             items = client.get(f"/api/v1/devices/{DEVICE_ID}/channels").json()["items"]
@@ -129,6 +134,25 @@ def test_catalog_change_events(platform: PlatformProcess, sims: list[SimProcess]
         wait_until(channel_online)
         sim.send(f"event DEL {DEVICE_ID} {target}")
         wait_until(lambda: _device(client, DEVICE_ID)["channel_count"] == 1)
+
+
+def test_catalog_events_by_message_without_subscription(tmp_path: Path, sims: list[SimProcess]) -> None:
+    platform = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
+                               extra_env={"CLEARSIGHT_CATALOG_SUBSCRIPTION_EXPIRES": "0"})
+    platform.start()
+    try:
+        sim = start_sim(sims, sim_args(platform, channels=2))
+        sim.wait_for(_is("ready"))
+        with platform.client() as client:
+            wait_until(lambda: _device(client, DEVICE_ID)["channel_count"] == 2)
+            target = client.get(f"/api/v1/devices/{DEVICE_ID}/channels").json()["items"][1]["gb_id"]
+            sim.send(f"event DEL {DEVICE_ID} {target}")
+            event = sim.wait_for(_is("catalog_event", change="DEL"))
+            assert (event["method"], event["status"]) == ("MESSAGE", 200)
+            wait_until(lambda: _device(client, DEVICE_ID)["channel_count"] == 1)
+        assert not any(e.get("event") == "subscribed" for e in sim.seen)
+    finally:
+        platform.stop()
 
 
 def test_metrics_count_sip_traffic(platform: PlatformProcess, sims: list[SimProcess]) -> None:

@@ -23,7 +23,7 @@ from clearsight.gb28181.manscdp import (
     parse_catalog_response,
 )
 from clearsight.gb28181.presence import DevicePeer, PresenceTracker
-from clearsight.gb28181.requests import RequestFactory
+from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE, RequestFactory
 from clearsight.sip.endpoint import Peer, SipEndpoint, TransactionTimeout
 
 logger = logging.getLogger(__name__)
@@ -136,6 +136,22 @@ class DeviceCommander:
                 self._catalogs.pop(key, None)
         a = wait.assembler
         return CatalogResult(device_id, list(a.items), a.complete, a.sum_num or 0, a.requery_count)
+
+    async def subscribe_catalog(self, device_id: str, expires: int) -> int:
+        """SUBSCRIBE to the device's catalog changes (GB/T 28181-2016 §9.11); returns the granted Expires."""
+        peer = self.peer_of(device_id)
+        sn = self.next_sn()
+        request = self._factory.request(
+            "SUBSCRIBE", device_id, peer, body=build_query("Catalog", sn, device_id),
+            content_type=MANSCDP_CONTENT_TYPE, extra=[("Event", f"Catalog;id={sn}"), ("Expires", str(expires))])
+        try:
+            response = await self._endpoint.send_request(request, Peer(peer.transport, peer.host, peer.port))
+        except TransactionTimeout as exc:
+            raise DeviceTimeout(device_id, "catalog SUBSCRIBE") from exc
+        if not 200 <= response.status < 300:
+            raise DeviceRejected(device_id, response.status, response.reason)
+        granted = (response.header("Expires") or "").strip()
+        return int(granted) if granted.isascii() and granted.isdigit() else expires
 
     async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None:
         body = build_device_control_ptz(self.next_sn(), channel_gb_id, ptz_hex)

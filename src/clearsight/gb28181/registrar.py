@@ -60,12 +60,14 @@ class Registrar:
 
     def __init__(self, *, authenticator: DigestAuthenticator, passwords: PasswordLookup,
                  presence: PresenceTracker, device_tz: tzinfo, clock: Callable[[], datetime],
-                 on_online: OnlineCallback | None = None, on_offline: OnlineCallback | None = None) -> None:
+                 max_expires: int = MAX_EXPIRES, on_online: OnlineCallback | None = None,
+                 on_offline: OnlineCallback | None = None) -> None:
         self._auth = authenticator
         self._passwords = passwords
         self._presence = presence
         self._device_tz = device_tz
         self._clock = clock
+        self._max_expires = max_expires
         self._on_online = on_online
         self._on_offline = on_offline
 
@@ -118,7 +120,7 @@ class Registrar:
         if expires < MIN_EXPIRES:
             await incoming.respond(423, headers=[("Min-Expires", str(MIN_EXPIRES))])
             return RegistrationOutcome(device_id, 423)
-        granted = min(expires, MAX_EXPIRES)
+        granted = min(expires, self._max_expires)
         came_online = self._presence.registered(device_id, peer, granted, now)
         headers = [("Date", gb_date(now, self._device_tz)), ("Expires", str(granted))]
         contact = request.header("Contact")

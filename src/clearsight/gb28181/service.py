@@ -39,13 +39,17 @@ SWEEP_INTERVAL = 1.0
 # Devices whose DeviceInfo and catalog are fetched at once after they come online; a site restart
 # brings thousands of devices back together and must not flood them or the database.
 SYNC_CONCURRENCY = 32
+# Catalog subscriptions are renewed when this fraction of their lifetime has passed.
+SUBSCRIPTION_RENEWAL_FRACTION = 0.8
+MIN_SUBSCRIPTION_RENEWAL = 10.0
 
 
 class Gb28181Service:
     def __init__(self, *, platform_id: str, domain: str, sip_host: str, sip_port: int,
                  registry: RegistryStore, default_password: str, device_passwords: dict[str, str],
                  secret: bytes, nonce_ttl: float, keepalive_interval: float, keepalive_misses: int,
-                 device_tz: tzinfo, observer: SipObserver | None = None,
+                 device_tz: tzinfo, register_expires: int = 3600, catalog_subscription_expires: int = 3600,
+                 observer: SipObserver | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.platform_id = platform_id
         self.registry = registry
@@ -61,6 +65,7 @@ class Gb28181Service:
         self.registrar = Registrar(
             authenticator=DigestAuthenticator(realm=domain, secret=secret, nonce_ttl=nonce_ttl),
             passwords=self.password_for, presence=self.presence, device_tz=device_tz, clock=clock,
+            max_expires=register_expires,
             on_online=self._device_came_online, on_offline=self._device_went_offline)
         self.router = MessageRouter(presence=self.presence, commander=self.commander, clock=clock,
                                     on_catalog_events=self._catalog_events)
@@ -69,6 +74,9 @@ class Gb28181Service:
         self._flush_lock = asyncio.Lock()
         self._urgent = asyncio.Event()
         self._sync_gate = asyncio.Semaphore(SYNC_CONCURRENCY)
+        self.syncs_pending = 0  # devices whose DeviceInfo/catalog fetch is queued or running
+        self._subscription_expires = catalog_subscription_expires
+        self._subscription_renewals: dict[str, float] = {}  # device → loop time to renew at
         self._running = False
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -128,6 +136,7 @@ class Gb28181Service:
 
     async def _device_came_online(self, device_id: str) -> None:
         self._urgent.set()
+        self.syncs_pending += 1
         self._spawn(self._sync_device(device_id))
 
     async def _device_went_offline(self, device_id: str) -> None:
@@ -135,9 +144,12 @@ class Gb28181Service:
 
     async def _sync_device(self, device_id: str) -> None:
         """After a device comes online: its row exists, then DeviceInfo and the whole catalog."""
-        async with self._sync_gate:
-            await self.flush(include_keepalives=False)
-            await self._query_device(device_id)
+        try:
+            async with self._sync_gate:
+                await self.flush(include_keepalives=False)
+                await self._query_device(device_id)
+        finally:
+            self.syncs_pending -= 1
 
     async def _query_device(self, device_id: str) -> None:
         try:
@@ -151,6 +163,33 @@ class Gb28181Service:
             await self.refresh_catalog_now(device_id)
         except DeviceCommandError as exc:
             logger.warning("device %s: catalog query failed: %s", device_id, exc.detail)
+        await self._subscribe(device_id)
+
+    async def _subscribe(self, device_id: str) -> None:
+        if self._subscription_expires <= 0:
+            return
+        try:
+            granted = await self.commander.subscribe_catalog(device_id, self._subscription_expires)
+        except DeviceCommandError as exc:
+            # Devices without SUBSCRIBE support still push changes by MESSAGE; nothing is lost.
+            logger.info("device %s: catalog subscription not accepted: %s", device_id, exc.detail)
+            self._subscription_renewals.pop(device_id, None)
+            return
+        renew_in = max(MIN_SUBSCRIPTION_RENEWAL, granted * SUBSCRIPTION_RENEWAL_FRACTION)
+        self._subscription_renewals[device_id] = asyncio.get_running_loop().time() + renew_in
+        logger.debug("device %s: catalog subscription for %d s", device_id, granted)
+
+    def _renew_due_subscriptions(self) -> None:
+        now = asyncio.get_running_loop().time()
+        due = [d for d, at in self._subscription_renewals.items() if at <= now]
+        for device_id in due:
+            del self._subscription_renewals[device_id]
+            if self.presence.is_online(device_id):
+                self._spawn(self._renew_subscription(device_id))
+
+    async def _renew_subscription(self, device_id: str) -> None:
+        async with self._sync_gate:
+            await self._subscribe(device_id)
 
     # --- catalog ---------------------------------------------------------------------------------
     async def refresh_catalog_now(self, device_id: str, sn: int | None = None) -> CatalogResult:
@@ -231,6 +270,7 @@ class Gb28181Service:
             await asyncio.sleep(SWEEP_INTERVAL)
             if self.presence.sweep(self._clock()):
                 self._urgent.set()
+            self._renew_due_subscriptions()
 
 
 def _with_event(item: CatalogItem, event: str) -> CatalogItem:

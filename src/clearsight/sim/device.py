@@ -71,11 +71,24 @@ class SimulatedChannel:
 
 
 @dataclass(slots=True)
+class CatalogSubscription:
+    """The platform's SUBSCRIBE to our catalog: the dialog our NOTIFYs go in."""
+
+    call_id: str
+    local_tag: str
+    remote: str  # the subscriber's From header, with its tag: our NOTIFY's To
+    event: str
+    expires_at: float  # time.monotonic()
+    cseq: int = 0
+
+
+@dataclass(slots=True)
 class SimulatedDevice:
     device_id: str
     channels: list[SimulatedChannel]
     keepalive_enabled: bool = True
     registered: bool = False
+    subscription: CatalogSubscription | None = None
 
     @classmethod
     def create(cls, device_id: str, channel_base: str, channel_count: int, index: int) -> SimulatedDevice:

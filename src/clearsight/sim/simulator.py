@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +35,7 @@ from clearsight.gb28181.manscdp import (
 )
 from clearsight.gb28181.ptz import InvalidPtzCommand, decode_ptz
 from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE
-from clearsight.sim.device import SimulatedDevice
+from clearsight.sim.device import CatalogSubscription, SimulatedDevice
 from clearsight.sip.digest import DigestError, authorization_for, parse_challenge
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
 from clearsight.sip.headers import Headers
@@ -163,7 +164,7 @@ class Simulator:
     async def register(self, device: SimulatedDevice, expires: int | None = None) -> bool:
         expires = self.config.expires if expires is None else expires
         call_id = self.endpoint.new_call_id()
-        started = asyncio.get_running_loop().time()
+        started = time.perf_counter()
         request = self._request("REGISTER", device.device_id, call_id=call_id, cseq=1,
                                 extra=[("Expires", str(expires))])
         try:
@@ -184,7 +185,7 @@ class Simulator:
             return False
         ok = response.status == 200
         device.registered = ok and expires > 0
-        self.registration_latencies.append(asyncio.get_running_loop().time() - started)
+        self.registration_latencies.append(time.perf_counter() - started)
         self._emit("register", device=device.device_id, status=response.status, expires=expires,
                    date=response.header("Date"))
         return ok
@@ -192,12 +193,12 @@ class Simulator:
     async def send_keepalive(self, device: SimulatedDevice) -> int:
         body = build_keepalive(self._next_sn(), device.device_id)
         request = self._request("MESSAGE", device.device_id, body=body, content_type=MANSCDP_CONTENT_TYPE)
-        started = asyncio.get_running_loop().time()
+        started = time.perf_counter()
         try:
             response = await self.endpoint.send_request(request, self._platform)
         except TransactionTimeout:
             return 408
-        self.keepalive_latencies.append(asyncio.get_running_loop().time() - started)
+        self.keepalive_latencies.append(time.perf_counter() - started)
         return response.status
 
     async def _keepalive_loop(self, device: SimulatedDevice) -> None:
@@ -219,6 +220,39 @@ class Simulator:
             logger.warning("platform did not answer %s", request)
             return None
 
+    async def _accept_subscription(self, incoming: IncomingRequest, device: SimulatedDevice) -> None:
+        request = incoming.request
+        event = (request.header("Event") or "").split(";")[0].strip().lower()
+        if event != "catalog":
+            await incoming.respond(489)
+            return
+        expires_text = (request.header("Expires") or "3600").strip()
+        expires = int(expires_text) if expires_text.isdigit() else 3600
+        tag = self.endpoint.new_tag()
+        await incoming.respond(200, headers=[("Expires", str(expires))], to_tag=tag)
+        if expires == 0:
+            device.subscription = None
+        else:
+            device.subscription = CatalogSubscription(
+                call_id=request.call_id, local_tag=tag, remote=request.header("From") or "",
+                event=request.header("Event") or "Catalog", expires_at=time.monotonic() + expires)
+        self._emit("subscribed", device=device.device_id, expires=expires)
+
+    def _notify(self, device: SimulatedDevice, subscription: CatalogSubscription, body: bytes) -> SipRequest:
+        subscription.cseq += 1
+        headers = Headers()
+        headers.add("From", f"<sip:{device.device_id}@{self.domain}>;tag={subscription.local_tag}")
+        headers.add("To", subscription.remote)
+        headers.add("Call-ID", subscription.call_id)
+        headers.add("CSeq", f"{subscription.cseq} NOTIFY")
+        headers.add("Contact", f"<sip:{device.device_id}@{self.endpoint.local_host}:{self._local_port()}>")
+        headers.add("Event", subscription.event)
+        remaining = max(0, int(subscription.expires_at - time.monotonic()))
+        headers.add("Subscription-State", f"active;expires={remaining}")
+        headers.add("Content-Type", MANSCDP_CONTENT_TYPE)
+        uri = f"sip:{self.config.platform_id}@{self.config.platform_host}:{self.config.platform_port}"
+        return SipRequest(headers=headers, body=body, method="NOTIFY", uri=uri)
+
     async def send_catalog_events(self, device: SimulatedDevice, event: str, channel_ids: list[str]) -> None:
         items: list[CatalogItem] = []
         for channel_id in channel_ids:
@@ -231,9 +265,14 @@ class Simulator:
                 channel.online = False
             items.append(channel.catalog_item(device.device_id, event=event))
         body = build_catalog_notify(self._next_sn(), device.device_id, items)
-        await self._send_to_platform(self._request("MESSAGE", device.device_id, body=body,
-                                                   content_type=MANSCDP_CONTENT_TYPE))
-        self._emit("catalog_event", device=device.device_id, event=event, channels=channel_ids)
+        subscription = device.subscription
+        if subscription is not None and subscription.expires_at > time.monotonic():
+            request = self._notify(device, subscription, body)
+        else:
+            request = self._request("MESSAGE", device.device_id, body=body, content_type=MANSCDP_CONTENT_TYPE)
+        response = await self._send_to_platform(request)
+        self._emit("catalog_event", device=device.device_id, change=event, channels=channel_ids,
+                   method=request.method, status=response.status if response else None)
 
     # --- incoming requests ----------------------------------------------------------------------
     async def _on_request(self, incoming: IncomingRequest) -> None:
@@ -243,8 +282,13 @@ class Simulator:
         if device is None:
             await incoming.respond(404, "No such device")
             return
+        if request.method == "SUBSCRIBE":
+            await self._accept_subscription(incoming, device)
+            return
+        if request.method == "ACK":
+            return
         if request.method != "MESSAGE":
-            await incoming.respond(405 if request.method not in ("BYE", "ACK") else 200)
+            await incoming.respond(200 if request.method == "BYE" else 405)
             return
         try:
             message = parse_manscdp(request.body)
