@@ -34,9 +34,9 @@ def freeze_long_lived() -> None:
 def _log_slow_collections(phase: str, info: dict[str, Any]) -> None:
     global _gc_started
     if phase == "start":
-        _gc_started = time.perf_counter()
+        _gc_started = time.thread_time()
         return
-    paused = time.perf_counter() - _gc_started
+    paused = time.thread_time() - _gc_started
     if paused >= GC_PAUSE_WARNING:
         logger.warning("garbage collection of generation %s paused the process %.0f ms (%s objects collected)",
                        info.get("generation"), 1000 * paused, info.get("collected"))

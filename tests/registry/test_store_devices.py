@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
-from clearsight.registry.records import ChannelRecordIn, PresenceUpdate
+from clearsight.registry.records import ChannelRecordIn, PresenceUpdate, RegistrationRecord
 from clearsight.registry.store import RegistryStore
 
 T0 = datetime(2026, 11, 25, 2, 0, 0, tzinfo=UTC)
@@ -181,3 +181,20 @@ async def test_list_rejects_bad_paging_and_regions(registry_store: RegistryStore
             await registry_store.list_devices(region=region)
         with pytest.raises(InvalidRegion):
             await registry_store.list_channels(region=region)
+
+
+async def test_record_registrations_in_bulk(registry_store: RegistryStore) -> None:
+    await register(registry_store, name="Gate NVR", remote_port=5000)
+    later = T0 + timedelta(minutes=5)
+    ids = [f"340200000013200{n:05d}" for n in range(1, 1202)]  # more than two batches
+    await registry_store.record_registrations([
+        RegistrationRecord(device_id, "TCP", "192.0.2.20", 6000 + i % 1000, later, later + timedelta(hours=1))
+        for i, device_id in enumerate(ids)])
+    page = await registry_store.list_devices(offset=0, limit=10, online=True)
+    assert page.total == len(ids)
+    existing = await registry_store.get_device(DEVICE)
+    assert existing is not None
+    assert existing.name == "Gate NVR"  # a re-registration keeps what DeviceInfo told us
+    assert (existing.transport, existing.remote_port, existing.registered_at) == ("tcp", 6000, later)
+    last = await registry_store.get_device(ids[-1])
+    assert last is not None and last.online and last.expires_at == later + timedelta(hours=1)

@@ -19,10 +19,10 @@ from clearsight.gb28181.commander import CatalogResult, DeviceCommander
 from clearsight.gb28181.errors import DeviceCommandError
 from clearsight.gb28181.manscdp import CatalogItem, parse_device_info
 from clearsight.gb28181.message_router import MessageRouter
-from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
+from clearsight.gb28181.presence import DevicePeer, PresenceChange, PresenceTracker, utc_now
 from clearsight.gb28181.registrar import Registrar
 from clearsight.gb28181.requests import RequestFactory
-from clearsight.registry.records import PresenceUpdate
+from clearsight.registry.records import PresenceUpdate, RegistrationRecord
 from clearsight.registry.store import RegistryStore
 from clearsight.sip.digest import DigestAuthenticator
 from clearsight.sip.endpoint import IncomingRequest, SipEndpoint, SipObserver
@@ -70,7 +70,7 @@ class Gb28181Service:
         self.router = MessageRouter(presence=self.presence, commander=self.commander, clock=clock,
                                     on_catalog_events=self._catalog_events)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._known_registrations: dict[str, tuple[object, datetime]] = {}
+        self._known_registrations: dict[str, tuple[DevicePeer, datetime]] = {}
         self._flush_lock = asyncio.Lock()
         self._urgent = asyncio.Event()
         self._sync_gate = asyncio.Semaphore(SYNC_CONCURRENCY)
@@ -146,7 +146,8 @@ class Gb28181Service:
         """After a device comes online: its row exists, then DeviceInfo and the whole catalog."""
         try:
             async with self._sync_gate:
-                await self.flush(include_keepalives=False)
+                if device_id not in self._known_registrations:
+                    await self.flush(include_keepalives=False)  # the device's row must exist first
                 await self._query_device(device_id)
         finally:
             self.syncs_pending -= 1
@@ -252,16 +253,18 @@ class Gb28181Service:
                 self._urgent.set()
 
     async def _persist(self, changes: list[PresenceChange]) -> None:
+        registrations: list[RegistrationRecord] = []
         for change in changes:
             if change.peer is None or change.expires_at is None or change.registered_at is None:
                 continue
-            known = self._known_registrations.get(change.device_id)
-            if known != (change.peer, change.expires_at):
-                await self.registry.upsert_device(
-                    change.device_id, transport=change.peer.transport.lower(),
-                    remote_host=change.peer.host, remote_port=change.peer.port,
-                    registered_at=change.registered_at, expires_at=change.expires_at)
-                self._known_registrations[change.device_id] = (change.peer, change.expires_at)
+            if self._known_registrations.get(change.device_id) != (change.peer, change.expires_at):
+                registrations.append(RegistrationRecord(
+                    change.device_id, change.peer.transport.lower(), change.peer.host, change.peer.port,
+                    change.registered_at, change.expires_at))
+        await self.registry.record_registrations(registrations)
+        for r in registrations:
+            self._known_registrations[r.device_id] = (DevicePeer(r.transport.upper(), r.remote_host,
+                                                                 r.remote_port), r.expires_at)
         await self.registry.apply_presence([PresenceUpdate(c.device_id, c.online, c.last_keepalive)
                                             for c in changes])
 

@@ -135,6 +135,18 @@ class CatalogDiff:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationRecord:
+    """A device's (re-)registration: it is online, reachable at this address until `expires_at`."""
+
+    device_id: str
+    transport: str
+    remote_host: str
+    remote_port: int
+    registered_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceUpdate:
     """A device's online state; `last_keepalive` None leaves the stored time as it is."""
 

@@ -15,6 +15,7 @@ when any of its channels is in R.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -38,6 +39,7 @@ from clearsight.registry.catalog_writer import CHANNELS, DEVICES, GROUPS, rowcou
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Region, UtcDateTime, utc_now
 from clearsight.registry.records import (
+    RegistrationRecord,
     CatalogDiff,
     CatalogEvent,
     CatalogEventType,
@@ -54,6 +56,9 @@ from clearsight.registry.records import (
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 1000
+# Rows per transaction when writing many devices' registrations or presence at once.
+REGISTRATION_BATCH = 500
+PRESENCE_BATCH = 1000
 REGION_CODE_LENGTHS = (2, 4, 6, 8)  # GB/T 2260: province, city, county, grass-roots unit
 _CHANNEL_RECORD_FIELDS = tuple(ChannelRecord.__dataclass_fields__)
 _DEVICE_RECORD_FIELDS = tuple(name for name in DeviceRecord.__dataclass_fields__ if name != "has_password")
@@ -100,6 +105,25 @@ class RegistryStore:
             await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values))
         logger.debug("device %s registered from %s:%s/%s", device_id, remote_host, remote_port, transport)
 
+    async def record_registrations(self, registrations: Sequence[RegistrationRecord]) -> None:
+        """Many devices' registrations, in transactions of REGISTRATION_BATCH rows (a site restart brings
+        thousands back at once; one row per transaction would take seconds)."""
+        now = utc_now()
+        for start in range(0, len(registrations), REGISTRATION_BATCH):
+            batch = registrations[start:start + REGISTRATION_BATCH]
+            rows = []
+            for r in batch:
+                if not 0 < len(r.device_id) <= GB_ID_LENGTH:
+                    raise ValueError(f"device ID {r.device_id!r} is not a GB ID")
+                rows.append({"id": r.device_id, "transport": Transport(r.transport.lower()).value,
+                             "remote_host": r.remote_host, "remote_port": r.remote_port, "online": True,
+                             "registered_at": r.registered_at, "expires_at": r.expires_at,
+                             "last_keepalive": r.registered_at, "updated_at": now, "created_at": now})
+            async with self._sessions.begin() as session:
+                insert = writer.insert_for(session, DEVICES).values(rows)
+                updated = {name: insert.excluded[name] for name in rows[0] if name not in ("id", "created_at")}
+                await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=updated))
+
     async def get_device(self, device_id: str) -> DeviceRecord | None:
         async with self._sessions() as session:
             device = await session.get(Device, device_id)
@@ -136,7 +160,17 @@ class RegistryStore:
         )
 
     async def apply_presence(self, updates: Sequence[PresenceUpdate]) -> None:
-        """Many devices' online state and last keepalive in one transaction; unknown devices are skipped."""
+        """Many devices' online state and last keepalive; unknown devices are skipped.
+
+        Written in transactions of PRESENCE_BATCH rows, yielding to the event loop between them, so that
+        flushing 100,000 keepalive times never stalls signalling for long.
+        """
+        for start in range(0, len(updates), PRESENCE_BATCH):
+            if start:
+                await asyncio.sleep(0)
+            await self._apply_presence_batch(updates[start:start + PRESENCE_BATCH])
+
+    async def _apply_presence_batch(self, updates: Sequence[PresenceUpdate]) -> None:
         if not updates:
             return
         statement = (
