@@ -28,6 +28,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.keepalive_probe import KeepaliveProbe  # noqa: E402
 from tests.integration.processes import PLATFORM_ID, PlatformProcess, free_port  # noqa: E402
 
 BASE_DEVICE = 34020000001320000000
@@ -120,17 +121,22 @@ def main() -> None:
                 cpu_at_reg = proc.cpu_times()
             time.sleep(0.05)
         rss_registered = proc.memory_info().rss
+        probe = KeepaliveProbe("127.0.0.1", server.sip_port, PLATFORM_ID, PASSWORD)
+        probe.register()
+        probe.start()
         sync_wait_started = time.time()
         while _metric(client.get("/metrics").text, "clearsight_device_syncs_pending") > 0:
             time.sleep(0.2)
         sync_seconds = time.time() - sync_wait_started
         rss_synced = proc.memory_info().rss
         go.set()
+        probe.latencies.clear()
         keepalive_cpu_start = proc.cpu_times()
         keepalive_wall_start = time.time()
         time.sleep(args.keepalive_seconds)
         keepalive_cpu_end = proc.cpu_times()
         keepalive_wall = time.time() - keepalive_wall_start
+        probe.stop()
         outputs = [results.get(timeout=900) for _ in workers]
         rss_end = proc.memory_info().rss
         for w in workers:
@@ -153,9 +159,13 @@ def main() -> None:
           f"{1000 * _percentile([x for o in outputs for x in o['register_latencies']], 0.5):.1f} ms")
     print(f"after registration, DeviceInfo + catalog of every device fetched in {sync_seconds:.1f} s "
           f"(RSS then {rss_synced / 2**20:.0f} MiB)")
-    print(f"keepalives: {len(keepalives)} in {keepalive_wall:.0f} s; round trip p50 "
+    print(f"keepalives at the simulated devices: {len(keepalives)} in {keepalive_wall:.0f} s; round trip p50 "
           f"{1000 * _percentile(keepalives, 0.5):.2f} ms, p99 {1000 * _percentile(keepalives, 0.99):.2f} ms, "
           f"max {1000 * max(keepalives, default=float('nan')):.1f} ms")
+    print(f"keepalive round trip seen by a lone prober (own thread, plain socket): "
+          f"{len(probe.latencies)} samples, p50 {1000 * _percentile(probe.latencies, 0.5):.2f} ms, "
+          f"p99 {1000 * _percentile(probe.latencies, 0.99):.2f} ms, max "
+          f"{1000 * max(probe.latencies, default=float('nan')):.1f} ms, lost {probe.lost}")
     print(f"platform CPU during keepalive phase: {100 * ka_cpu / keepalive_wall:.1f} % of one core "
           f"({len(keepalives) / keepalive_wall:,.0f} keepalives/s)")
     print(f"platform RSS: {rss_before / 2**20:.0f} MiB idle, {rss_registered / 2**20:.0f} MiB registered, "

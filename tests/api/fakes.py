@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from clearsight.api.ports import LoginThrottled
+from clearsight.gb28181.manscdp import AlarmStatus, DeviceStatus
 
 T = TypeVar("T")
 DEVICE_ID = "34020000001320000001"
@@ -178,6 +179,13 @@ class FakeControl:
             raise self.fail_with
         self.refreshed.append(device_id)
         return 42
+
+    async def query_status(self, device_id: str) -> DeviceStatus:
+        if self.fail_with is not None:
+            raise self.fail_with
+        return DeviceStatus(device_id=device_id, sn=7, result="OK", online="ONLINE", status="OK", encode="ON",
+                            record="OFF", device_time="2026-11-25T10:00:00",
+                            alarms=[AlarmStatus("34020000001340000001", "ONDUTY")])
 
     def sip_healthy(self) -> bool:
         return self.healthy

@@ -170,3 +170,21 @@ async def test_catalog_refresh_of_unknown_device_is_404(
 
     assert_problem(response, 404)
     assert control.refreshed == []
+
+
+async def test_device_status_is_asked_live(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:
+    response = await client.get(f"/api/v1/devices/{DEVICE_ID}/status", headers=viewer)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "device_id": DEVICE_ID, "online": True, "status_ok": True, "result": "OK", "encode": "ON",
+        "record": "OFF", "device_time": "2026-11-25T10:00:00", "alarms": ["34020000001340000001:ONDUTY"],
+    }  # fmt: skip
+
+
+async def test_device_status_of_offline_device_is_409(
+    client: httpx.AsyncClient, viewer: dict[str, str], control: FakeControl
+) -> None:
+    control.fail_with = DeviceOffline(DEVICE_ID)
+
+    assert_problem(await client.get(f"/api/v1/devices/{DEVICE_ID}/status", headers=viewer), 409)

@@ -47,6 +47,8 @@ def test_device_registers_and_its_catalog_is_stored(platform: PlatformProcess, s
         assert {c["name"] for c in channels["items"]} == {"Camera 1-1", "Camera 1-2", "Camera 1-3"}
         regions = client.get("/api/v1/regions").json()
         assert regions and regions[0]["code"] == "34"
+        status = client.get(f"/api/v1/devices/{DEVICE_ID}/status").json()
+        assert status["online"] is True and status["device_id"] == DEVICE_ID
 
 
 def test_wrong_password_is_refused(platform: PlatformProcess, sims: list[SimProcess]) -> None:

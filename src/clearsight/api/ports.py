@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-# The platform service raises these; re-exported so routers and tests need only this module.
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
+
+# The platform service raises these; re-exported so routers and tests need only this module.
+from clearsight.gb28181.manscdp import DeviceStatus
 
 __all__ = [
     "ApiConfig",
@@ -191,6 +193,8 @@ class DeviceControlPort(Protocol):
     async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None: ...
 
     async def refresh_catalog(self, device_id: str) -> int: ...
+
+    async def query_status(self, device_id: str) -> DeviceStatus: ...
 
     def sip_healthy(self) -> bool: ...
 

@@ -134,6 +134,19 @@ class CatalogQueried(Schema):
     sn: int = Field(description="The SN of the Catalog query; the answer arrives asynchronously.")
 
 
+class DeviceStatusOut(Schema):
+    """A device's own report, asked live by a DeviceStatus query."""
+
+    device_id: str
+    online: bool = Field(description="The device says it is ONLINE.")
+    status_ok: bool = Field(description="The device reports its status as OK.")
+    result: str | None
+    encode: str | None = Field(description="ON when encoding")
+    record: str | None = Field(description="ON when recording")
+    device_time: str | None = Field(description="The device's local clock as it sent it.")
+    alarms: list[str] = Field(description="Alarm inputs and their duty status, as DeviceID:status.")
+
+
 CheckState = Literal["ok", "error"]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from clearsight.gb28181.catalog_records import split_catalog, to_events
 from clearsight.gb28181.commander import CatalogResult, DeviceCommander
 from clearsight.gb28181.errors import DeviceCommandError
-from clearsight.gb28181.manscdp import CatalogItem, parse_device_info
+from clearsight.gb28181.manscdp import CatalogItem, DeviceStatus, parse_device_info, parse_device_status
 from clearsight.gb28181.message_router import MessageRouter
 from clearsight.gb28181.presence import DevicePeer, PresenceChange, PresenceTracker, utc_now
 from clearsight.gb28181.registrar import Registrar
@@ -218,6 +218,9 @@ class Gb28181Service:
     # --- DeviceControlPort (what the API calls) -------------------------------------------------
     async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None:
         await self.commander.send_ptz(device_id, channel_gb_id, ptz_hex)
+
+    async def query_status(self, device_id: str) -> DeviceStatus:
+        return parse_device_status(await self.commander.query(device_id, "DeviceStatus"))
 
     async def refresh_catalog(self, device_id: str) -> int:
         self.commander.peer_of(device_id)  # raises DeviceOffline before we promise anything

@@ -39,7 +39,6 @@ from clearsight.registry.catalog_writer import CHANNELS, DEVICES, GROUPS, rowcou
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Region, UtcDateTime, utc_now
 from clearsight.registry.records import (
-    RegistrationRecord,
     CatalogDiff,
     CatalogEvent,
     CatalogEventType,
@@ -50,6 +49,7 @@ from clearsight.registry.records import (
     Page,
     PresenceUpdate,
     RegionNode,
+    RegistrationRecord,
     Transport,
 )
 

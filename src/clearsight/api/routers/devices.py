@@ -18,7 +18,14 @@ from clearsight.api.params import (
 )
 from clearsight.api.ports import DeviceRecord
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
-from clearsight.api.schemas import CatalogQueried, ChannelOut, ChannelPage, DeviceOut, DevicePage
+from clearsight.api.schemas import (
+    CatalogQueried,
+    ChannelOut,
+    ChannelPage,
+    DeviceOut,
+    DevicePage,
+    DeviceStatusOut,
+)
 from clearsight.api.security import Administrator, Operator
 
 logger = logging.getLogger(__name__)
@@ -87,3 +94,14 @@ async def refresh_catalog(services: Services, user: Operator, device_id: DeviceI
     sn = await services.control.refresh_catalog(device_id)
     logger.info("device %s catalog queried (SN %d) by %s", device_id, sn, user.username)
     return CatalogQueried(sn=sn)
+
+
+@router.get("/{device_id}/status")
+async def device_status(services: Services, device_id: DeviceId) -> DeviceStatusOut:
+    """Ask the device now (a DeviceStatus query) and return its answer."""
+    await _device_or_404(services, device_id)
+    status = await services.control.query_status(device_id)
+    return DeviceStatusOut(
+        device_id=device_id, online=status.is_online, status_ok=status.is_ok, result=status.result,
+        encode=status.encode, record=status.record, device_time=status.device_time,
+        alarms=[f"{alarm.device_id}:{alarm.duty_status}" for alarm in status.alarms])
