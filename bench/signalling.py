@@ -28,8 +28,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.keepalive_probe import KeepaliveProbe  # noqa: E402
 from tests.integration.processes import PLATFORM_ID, PlatformProcess, free_port  # noqa: E402
+
+from bench.keepalive_probe import KeepaliveProbe  # noqa: E402
 
 BASE_DEVICE = 34020000001320000000
 PASSWORD = "device-secret-1"

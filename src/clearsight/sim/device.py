@@ -86,6 +86,7 @@ class CatalogSubscription:
 class SimulatedDevice:
     device_id: str
     channels: list[SimulatedChannel]
+    name: str = ""
     keepalive_enabled: bool = True
     registered: bool = False
     subscription: CatalogSubscription | None = None
@@ -101,7 +102,7 @@ class SimulatedDevice:
                 # Spread the cameras over a few km around Hefei so that the map shows them apart.
                 longitude=round(117.2272 + (index % 50) * 0.002 + n * 0.0003, 6),
                 latitude=round(31.8206 + (index // 50) * 0.002 + n * 0.0002, 6)))
-        return cls(device_id=device_id, channels=channels)
+        return cls(device_id=device_id, channels=channels, name=f"Simulated NVR {index + 1}")
 
     def channel(self, channel_id: str) -> SimulatedChannel | None:
         for channel in self.channels:

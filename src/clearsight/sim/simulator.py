@@ -301,7 +301,7 @@ class Simulator:
             if cmd == CmdType.CATALOG:
                 self.spawn(self._answer_catalog(device, message.sn))
             elif cmd == CmdType.DEVICE_INFO:
-                body = build_device_info_response(message.sn, device.device_id, device_name=device.device_id,
+                body = build_device_info_response(message.sn, device.device_id, device_name=device.name,
                                                   manufacturer="Clearsight", model="SIM-NVR",
                                                   firmware="0.1", channel=len(device.channels))
                 self.spawn(self._reply(device, body))
