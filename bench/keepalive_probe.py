@@ -14,7 +14,7 @@ import uuid
 
 from clearsight.gb28181.manscdp import build_keepalive
 from clearsight.sip.digest import authorization_for, parse_challenge
-from clearsight.sip.message import SipResponse, parse_message
+from clearsight.sip.message import SipRequest, SipResponse, make_response, parse_message
 
 PROBE_BASE_DEVICE = 34020000001329000000
 
@@ -52,9 +52,15 @@ class KeepaliveProbe:
     def _exchange(self, data: bytes, call_id: str) -> SipResponse:
         self._sock.sendto(data, self._target)
         while True:
-            response = parse_message(self._sock.recv(65536))
-            if isinstance(response, SipResponse) and response.call_id == call_id and response.status >= 200:
-                return response
+            message = parse_message(self._sock.recv(65536))
+            if isinstance(message, SipRequest):
+                # The platform's queries (DeviceInfo, Catalog, SUBSCRIBE): refuse them at once, so the
+                # probe's devices do not hold the platform's device synchronisation open.
+                if message.method != "ACK":
+                    self._sock.sendto(make_response(message, 501).to_bytes(), self._target)
+                continue
+            if message.call_id == call_id and message.status >= 200:
+                return message
 
     def register(self) -> None:
         for device_id in self._device_ids:

@@ -16,8 +16,9 @@ when any of its channels is in R.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +70,21 @@ class RegistryStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        # SQLite has one writer at a time; concurrent writers wait in its busy handler, which sleeps in
+        # growing steps (up to 100 ms). Queuing writers here instead keeps each write prompt.
+        self._serialize_writes = bind is not None and bind.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction; on SQLite, one at a time."""
+        if not self._serialize_writes:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._write_lock, self._sessions.begin() as session:
+            yield session
 
     # --- devices ---
 
@@ -100,7 +116,7 @@ class RegistryStore:
         }
         if name is not None:
             values["name"] = name
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             insert = writer.insert_for(session, DEVICES).values(id=device_id, created_at=now, **values)
             await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values))
         logger.debug("device %s registered from %s:%s/%s", device_id, remote_host, remote_port, transport)
@@ -119,7 +135,7 @@ class RegistryStore:
                              "remote_host": r.remote_host, "remote_port": r.remote_port, "online": True,
                              "registered_at": r.registered_at, "expires_at": r.expires_at,
                              "last_keepalive": r.registered_at, "updated_at": now, "created_at": now})
-            async with self._sessions.begin() as session:
+            async with self._write() as session:
                 insert = writer.insert_for(session, DEVICES).values(rows)
                 updated = {name: insert.excluded[name] for name in rows[0] if name not in ("id", "created_at")}
                 await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=updated))
@@ -189,12 +205,12 @@ class RegistryStore:
             {"b_id": u.device_id, "b_online": u.online, "b_keepalive": u.last_keepalive, "b_now": now}
             for u in updates
         ]
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(statement, rows)
 
     async def delete_device(self, device_id: str) -> bool:
         """Forget a device with its channels and groups; False when there was none."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             result = await session.execute(delete(DEVICES).where(DEVICES.c.id == device_id))
             return rowcount(result) > 0
 
@@ -276,7 +292,7 @@ class RegistryStore:
 
     async def set_channels_online(self, device_id: str, online: bool) -> int:
         """Mark all of a device's channels on- or offline; returns how many changed."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             result = await session.execute(
                 update(CHANNELS)
                 .where(CHANNELS.c.device_id == device_id, CHANNELS.c.online.is_not(online))
@@ -295,7 +311,7 @@ class RegistryStore:
         wanted_channels, rejected = latest_by_id(channels)
         wanted_groups, rejected_groups = latest_by_id(groups)
         now = utc_now()
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await writer.touch_device(session, device_id, now)
             channel_diff = await writer.replace_rows(
                 session,
@@ -343,7 +359,7 @@ class RegistryStore:
         removed: list[str] = []
         rejected: list[str] = []
         now = utc_now()
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await writer.touch_device(session, device_id, now)
             for event in events:
                 kind, item = event.event, event.item
@@ -415,7 +431,7 @@ class RegistryStore:
         return [build(row) for row in children.get(None, [])]
 
     async def _update_device(self, device_id: str, **values: Any) -> None:
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             result = await session.execute(
                 update(DEVICES).where(DEVICES.c.id == device_id).values(updated_at=utc_now(), **values)
             )
