@@ -29,6 +29,14 @@ ensure_venv() {
   local want
   want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [ ! -x .venv/bin/python ]; then
+    if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+      # Debian's own python3 ships venv/ensurepip separately.
+      echo "== installing python3-venv"
+      as_root apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+      echo "Clearsight needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version)" >&2; return 1; }
     echo "== creating .venv"
     "$PYTHON" -m venv .venv
   fi
