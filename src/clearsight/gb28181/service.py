@@ -73,8 +73,11 @@ class Gb28181Service:
         self._known_registrations: dict[str, tuple[DevicePeer, datetime]] = {}
         self._flush_lock = asyncio.Lock()
         self._urgent = asyncio.Event()
-        self._sync_gate = asyncio.Semaphore(SYNC_CONCURRENCY)
-        self.syncs_pending = 0  # devices whose DeviceInfo/catalog fetch is queued or running
+        # Device synchronisation jobs (full sync after coming online, or subscription renewal), worked by
+        # SYNC_CONCURRENCY tasks: a queue, not a task per device, so 100,000 arrivals cost little memory.
+        self._sync_jobs: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        self._sync_queued: set[tuple[str, bool]] = set()
+        self.syncs_pending = 0  # jobs queued or running
         self._subscription_expires = catalog_subscription_expires
         self._subscription_renewals: dict[str, float] = {}  # device → loop time to renew at
         self._running = False
@@ -85,6 +88,8 @@ class Gb28181Service:
         self._running = True
         self._spawn(self._flush_loop())
         self._spawn(self._sweep_loop())
+        for _ in range(SYNC_CONCURRENCY):
+            self._spawn(self._sync_worker())
         logger.info("GB28181 platform %s listening on %s:%s (UDP and TCP)", self.platform_id,
                     self.endpoint.local_host, self.endpoint.udp_port)
 
@@ -136,21 +141,41 @@ class Gb28181Service:
 
     async def _device_came_online(self, device_id: str) -> None:
         self._urgent.set()
+        self._enqueue_sync(device_id, full=True)
+
+    def _enqueue_sync(self, device_id: str, *, full: bool) -> None:
+        job = (device_id, full)
+        if job in self._sync_queued:
+            return
+        self._sync_queued.add(job)
         self.syncs_pending += 1
-        self._spawn(self._sync_device(device_id))
+        self._sync_jobs.put_nowait(job)
+
+    async def _sync_worker(self) -> None:
+        while True:
+            job = await self._sync_jobs.get()
+            self._sync_queued.discard(job)
+            device_id, full = job
+            try:
+                if not self.presence.is_online(device_id):
+                    continue
+                if full:
+                    await self._sync_device(device_id)
+                else:
+                    await self._subscribe(device_id)
+            except Exception:
+                logger.exception("device %s: synchronisation failed", device_id)
+            finally:
+                self.syncs_pending -= 1
 
     async def _device_went_offline(self, device_id: str) -> None:
         self._urgent.set()
 
     async def _sync_device(self, device_id: str) -> None:
-        """After a device comes online: its row exists, then DeviceInfo and the whole catalog."""
-        try:
-            async with self._sync_gate:
-                if device_id not in self._known_registrations:
-                    await self.flush(include_keepalives=False)  # the device's row must exist first
-                await self._query_device(device_id)
-        finally:
-            self.syncs_pending -= 1
+        """After a device comes online: its row exists, then DeviceInfo, the whole catalog, SUBSCRIBE."""
+        if device_id not in self._known_registrations:
+            await self.flush(include_keepalives=False)  # the device's row must exist first
+        await self._query_device(device_id)
 
     async def _query_device(self, device_id: str) -> None:
         try:
@@ -186,11 +211,7 @@ class Gb28181Service:
         for device_id in due:
             del self._subscription_renewals[device_id]
             if self.presence.is_online(device_id):
-                self._spawn(self._renew_subscription(device_id))
-
-    async def _renew_subscription(self, device_id: str) -> None:
-        async with self._sync_gate:
-            await self._subscribe(device_id)
+                self._enqueue_sync(device_id, full=False)
 
     # --- catalog ---------------------------------------------------------------------------------
     async def refresh_catalog_now(self, device_id: str, sn: int | None = None) -> CatalogResult:
