@@ -166,6 +166,7 @@ class FakeControl:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
         self.refreshed: list[str] = []
+        self.presence: dict[str, tuple[bool, datetime | None]] = {}
         self.fail_with: Exception | None = None
         self.healthy = True
 
@@ -179,6 +180,9 @@ class FakeControl:
             raise self.fail_with
         self.refreshed.append(device_id)
         return 42
+
+    def live_presence(self, device_id: str) -> tuple[bool, datetime | None] | None:
+        return self.presence.get(device_id)
 
     async def query_status(self, device_id: str) -> DeviceStatus:
         if self.fail_with is not None:

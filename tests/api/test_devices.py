@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -188,3 +190,18 @@ async def test_device_status_of_offline_device_is_409(
     control.fail_with = DeviceOffline(DEVICE_ID)
 
     assert_problem(await client.get(f"/api/v1/devices/{DEVICE_ID}/status", headers=viewer), 409)
+
+
+async def test_live_presence_overrides_the_stored_state(
+    client: httpx.AsyncClient, viewer: dict[str, str], control: FakeControl
+) -> None:
+    # Keepalive times reach the database in batches; the API shows what signalling knows now.
+    stored = (await client.get(f"/api/v1/devices/{DEVICE_ID}", headers=viewer)).json()
+    control.presence[DEVICE_ID] = (not stored["online"], datetime(2026, 11, 25, 9, 0, 1, tzinfo=UTC))
+
+    shown = (await client.get(f"/api/v1/devices/{DEVICE_ID}", headers=viewer)).json()
+    listed = (await client.get("/api/v1/devices", headers=viewer)).json()["items"]
+
+    assert shown["online"] is (not stored["online"])
+    assert shown["last_keepalive"] == "2026-11-25T09:00:01Z"
+    assert next(d for d in listed if d["id"] == DEVICE_ID) == shown

@@ -196,6 +196,10 @@ class DeviceControlPort(Protocol):
 
     async def query_status(self, device_id: str) -> DeviceStatus: ...
 
+    def live_presence(self, device_id: str) -> tuple[bool, datetime | None] | None:
+        """(online, last keepalive) as signalling knows it now; the database lags by up to a flush."""
+        ...
+
     def sip_healthy(self) -> bool: ...
 
 

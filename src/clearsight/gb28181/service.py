@@ -240,6 +240,10 @@ class Gb28181Service:
     async def send_ptz(self, device_id: str, channel_gb_id: str, ptz_hex: str) -> None:
         await self.commander.send_ptz(device_id, channel_gb_id, ptz_hex)
 
+    def live_presence(self, device_id: str) -> tuple[bool, datetime | None] | None:
+        presence = self.presence.get(device_id)
+        return None if presence is None else (presence.online, presence.last_keepalive)
+
     async def query_status(self, device_id: str) -> DeviceStatus:
         return parse_device_status(await self.commander.query(device_id, "DeviceStatus"))
 

@@ -33,6 +33,15 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/devices", tags=["devices"], responses=PROBLEM_RESPONSES)
 
 
+def _device_out(services: ApiServices, device: DeviceRecord) -> DeviceOut:
+    out = DeviceOut.model_validate(device)
+    live = services.control.live_presence(device.id)
+    if live is None:
+        return out
+    online, last_keepalive = live
+    return out.model_copy(update={"online": online, "last_keepalive": last_keepalive or out.last_keepalive})
+
+
 async def _device_or_404(services: ApiServices, device_id: str) -> DeviceRecord:
     device = await services.registry.get_device(device_id)
     if device is None:
@@ -52,13 +61,13 @@ async def list_devices(
     page = await services.registry.list_devices(
         offset=offset, limit=limit, online=online, name_contains=name, region=region
     )
-    items = [DeviceOut.model_validate(device) for device in page.items]
+    items = [_device_out(services, device) for device in page.items]
     return DevicePage(total=page.total, offset=offset, limit=limit, items=items)
 
 
 @router.get("/{device_id}")
 async def get_device(services: Services, device_id: DeviceId) -> DeviceOut:
-    return DeviceOut.model_validate(await _device_or_404(services, device_id))
+    return _device_out(services, await _device_or_404(services, device_id))
 
 
 @router.delete("/{device_id}", status_code=204)
