@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
+
 from clearsight.gb28181.presence import DevicePeer, PresenceTracker
 from tests.gb28181.platform_fakes import DEVICE_ID, FakeClock
 
@@ -80,3 +83,52 @@ def test_unregister_reports_whether_it_was_online() -> None:
     presence.registered(DEVICE_ID, PEER, 3600, clock())
     assert presence.unregistered(DEVICE_ID)
     assert presence.online_count() == 0
+
+
+def test_sweep_matches_a_full_scan_over_many_devices() -> None:
+    """The timing wheel finds exactly the devices a scan of every device would find, second by second."""
+    rng = random.Random(7)
+    clock = FakeClock()
+    presence = PresenceTracker(keepalive_interval=5, misses=3)
+    ids = [f"340200000013200{n:05d}" for n in range(500)]
+    for device_id in ids:
+        presence.registered(device_id, PEER, rng.choice([30, 3600]), clock())
+    silent = set(rng.sample(ids, 100))
+    for _ in range(400):  # 40 s in 0.1 s steps
+        clock.advance(0.1)
+        for device_id in rng.sample(ids, 20):
+            if device_id not in silent:
+                presence.keepalive(device_id, PEER, clock())
+        presence.sweep(clock())
+        for device_id in ids:
+            entry = presence.get(device_id)
+            assert entry is not None
+            last = entry.last_keepalive or entry.registered_at
+            overdue = clock() >= entry.expires_at or (clock() - last).total_seconds() >= 15
+            # Offline exactly when overdue, within the sweep's one-second granularity.
+            if not overdue:
+                assert entry.online or device_id in silent or clock() >= entry.expires_at, device_id
+            if entry.online:
+                assert (clock() - last).total_seconds() < 16 and clock() < entry.expires_at + timedelta(seconds=1)
+    assert presence.online_count() == sum(1 for d in ids if presence.is_online(d))
+    assert all(not presence.is_online(d) for d in silent)
+
+
+def test_drain_in_slices_loses_nothing_and_puts_urgent_first() -> None:
+    clock = FakeClock()
+    presence = PresenceTracker(keepalive_interval=60)
+    ids = [f"340200000013200{n:05d}" for n in range(250)]
+    for device_id in ids:
+        presence.registered(device_id, PEER, 3600, clock())
+    presence.drain(include_keepalives=True)
+    clock.advance(5)
+    for device_id in ids:
+        presence.keepalive(device_id, PEER, clock())
+    presence.unregistered(ids[0])
+    first = presence.drain(include_keepalives=True, limit=100)
+    assert first[0].device_id == ids[0] and not first[0].online
+    seen = [c.device_id for c in first]
+    while chunk := presence.drain(include_keepalives=True, limit=100):
+        assert len(chunk) <= 100
+        seen += [c.device_id for c in chunk]
+    assert sorted(seen) == sorted(ids)

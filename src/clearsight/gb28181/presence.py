@@ -7,6 +7,7 @@ flusher; plain keepalive timestamps are flushed in batches (see `PresenceFlusher
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +59,12 @@ class PresenceTracker:
         self._devices: dict[str, DevicePresence] = {}
         self._urgent: set[str] = set()
         self._keepalive_dirty: set[str] = set()
+        self._online = 0
+        # Offline deadlines in one-second buckets (a timing wheel): a keepalive moves its device to a later
+        # bucket, and a sweep looks only at the buckets whose second has passed, never at every device.
+        self._buckets: dict[int, set[str]] = {}
+        self._bucket_of: dict[str, int] = {}
+        self._swept_until: int | None = None
 
     def __len__(self) -> int:
         return len(self._devices)
@@ -66,7 +73,30 @@ class PresenceTracker:
         return self._devices.get(device_id)
 
     def online_count(self) -> int:
-        return sum(1 for d in self._devices.values() if d.online)
+        return self._online
+
+    def _schedule(self, presence: DevicePresence) -> None:
+        """File the device under the second in which it goes offline unless heard from again."""
+        last = presence.last_keepalive or presence.registered_at
+        deadline = min(last + self._keepalive_timeout, presence.expires_at)
+        bucket = math.floor(deadline.timestamp())
+        previous = self._bucket_of.get(presence.device_id)
+        if previous == bucket:
+            return
+        if previous is not None:
+            self._buckets[previous].discard(presence.device_id)
+        self._buckets.setdefault(bucket, set()).add(presence.device_id)
+        self._bucket_of[presence.device_id] = bucket
+
+    def _unschedule(self, device_id: str) -> None:
+        bucket = self._bucket_of.pop(device_id, None)
+        if bucket is not None:
+            self._buckets[bucket].discard(device_id)
+
+    def _set_online(self, presence: DevicePresence, online: bool) -> None:
+        if presence.online != online:
+            self._online += 1 if online else -1
+            presence.online = online
 
     def is_online(self, device_id: str) -> bool:
         presence = self._devices.get(device_id)
@@ -78,17 +108,18 @@ class PresenceTracker:
         came_online = presence is None or not presence.online
         expires_at = now + timedelta(seconds=expires)
         if presence is None:
-            presence = DevicePresence(device_id, peer, True, now, expires_at, now)
+            presence = DevicePresence(device_id, peer, False, now, expires_at, now)
             self._devices[device_id] = presence
         else:
             if presence.peer != peer:
                 logger.info("device %s moved from %s to %s", device_id, presence.peer, peer)
             presence.peer = peer
-            presence.online = True
             presence.expires_at = expires_at
             presence.last_keepalive = now
             if came_online:
                 presence.registered_at = now
+        self._set_online(presence, True)
+        self._schedule(presence)
         self._urgent.add(device_id)
         return came_online
 
@@ -97,7 +128,8 @@ class PresenceTracker:
         presence = self._devices.get(device_id)
         if presence is None or not presence.online:
             return False
-        presence.online = False
+        self._set_online(presence, False)
+        self._unschedule(device_id)
         self._urgent.add(device_id)
         return True
 
@@ -107,6 +139,7 @@ class PresenceTracker:
         if presence is None or not presence.online or now >= presence.expires_at:
             return False
         presence.last_keepalive = now
+        self._schedule(presence)
         if presence.peer != peer:
             # NAT rebinding: requests to the device must follow its new source address.
             presence.peer = peer
@@ -118,14 +151,21 @@ class PresenceTracker:
     def sweep(self, now: datetime) -> list[str]:
         """Mark devices offline whose keepalives stopped or whose registration expired."""
         gone: list[str] = []
-        for presence in self._devices.values():
-            if not presence.online:
-                continue
-            last = presence.last_keepalive or presence.registered_at
-            if now >= presence.expires_at or now - last >= self._keepalive_timeout:
-                presence.online = False
-                self._urgent.add(presence.device_id)
-                gone.append(presence.device_id)
+        until = math.floor(now.timestamp())
+        start = self._swept_until + 1 if self._swept_until is not None else min(self._buckets, default=until)
+        for second in range(min(start, until + 1), until + 1):
+            for device_id in self._buckets.pop(second, ()):
+                self._bucket_of.pop(device_id, None)
+                presence = self._devices[device_id]
+                last = presence.last_keepalive or presence.registered_at
+                if presence.online and (now >= presence.expires_at or now - last >= self._keepalive_timeout):
+                    self._set_online(presence, False)
+                    self._urgent.add(device_id)
+                    gone.append(device_id)
+                elif presence.online:
+                    self._schedule(presence)  # due later in this second (or moved): filed again
+        # The current second's bucket may hold devices due later in it: visit it again next time.
+        self._swept_until = until - 1
         for device_id in gone:
             logger.info("device %s offline (no keepalive or registration expired)", device_id)
         return gone
@@ -133,15 +173,17 @@ class PresenceTracker:
     def has_urgent(self) -> bool:
         return bool(self._urgent)
 
-    def drain(self, *, include_keepalives: bool) -> list[PresenceChange]:
-        """Changes to persist: the urgent ones, plus keepalive timestamps when asked."""
-        ids = set(self._urgent)
-        self._urgent.clear()
-        if include_keepalives:
-            ids |= self._keepalive_dirty
-            self._keepalive_dirty.clear()
-        else:
-            self._keepalive_dirty -= ids
+    def drain(self, *, include_keepalives: bool, limit: int | None = None) -> list[PresenceChange]:
+        """Changes to persist: the urgent ones first, then keepalive timestamps when asked; at most
+        `limit` of them, so that a caller can write 100,000 in slices and let other work run between."""
+        room = limit if limit is not None else len(self._urgent) + len(self._keepalive_dirty)
+        ids: list[str] = []
+        while self._urgent and len(ids) < room:
+            device_id = self._urgent.pop()
+            self._keepalive_dirty.discard(device_id)
+            ids.append(device_id)
+        while include_keepalives and self._keepalive_dirty and len(ids) < room:
+            ids.append(self._keepalive_dirty.pop())
         changes: list[PresenceChange] = []
         for device_id in ids:
             p = self._devices[device_id]

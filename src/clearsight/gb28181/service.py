@@ -34,6 +34,8 @@ USER_AGENT = "Clearsight/0.1"
 URGENT_FLUSH_INTERVAL = 0.5
 # Keepalive timestamps are written in one batch this often (a keepalive alone costs no write).
 KEEPALIVE_FLUSH_INTERVAL = 30.0
+# Presence changes written per slice of a flush; between slices the event loop serves signalling.
+FLUSH_SLICE = 1000
 # How often registrations and keepalives are checked for expiry.
 SWEEP_INTERVAL = 1.0
 # Devices whose DeviceInfo and catalog are fetched at once after they come online; a site restart
@@ -269,16 +271,16 @@ class Gb28181Service:
 
     async def flush(self, *, include_keepalives: bool) -> None:
         async with self._flush_lock:
-            changes = self.presence.drain(include_keepalives=include_keepalives)
-            if not changes:
-                return
-            try:
-                await self._persist(changes)
-            except Exception:
-                # The database is unavailable: keep the changes and try again on the next flush.
-                logger.exception("could not persist %d presence changes; will retry", len(changes))
-                self.presence.requeue(changes)
-                self._urgent.set()
+            while changes := self.presence.drain(include_keepalives=include_keepalives, limit=FLUSH_SLICE):
+                try:
+                    await self._persist(changes)
+                except Exception:
+                    # The database is unavailable: keep the changes and try again on the next flush.
+                    logger.exception("could not persist %d presence changes; will retry", len(changes))
+                    self.presence.requeue(changes)
+                    self._urgent.set()
+                    return
+                await asyncio.sleep(0)  # let signalling run between slices
 
     async def _persist(self, changes: list[PresenceChange]) -> None:
         registrations: list[RegistrationRecord] = []
