@@ -1,0 +1,1 @@
+"""The media plane: RTP ingest, demuxing, the stream hub and its outputs (see docs/architecture.md)."""
