@@ -17,11 +17,13 @@ from typing import Any
 from clearsight.gb28181.catalog_records import split_catalog, to_events
 from clearsight.gb28181.commander import CatalogResult, DeviceCommander
 from clearsight.gb28181.errors import DeviceCommandError
+from clearsight.gb28181.live import LiveSession, LiveSessionManager
 from clearsight.gb28181.manscdp import CatalogItem, DeviceStatus, parse_device_info, parse_device_status
 from clearsight.gb28181.message_router import MessageRouter
 from clearsight.gb28181.presence import DevicePeer, PresenceChange, PresenceTracker, utc_now
 from clearsight.gb28181.registrar import Registrar
 from clearsight.gb28181.requests import RequestFactory
+from clearsight.gb28181.ssrc import SsrcAllocator
 from clearsight.registry.records import PresenceUpdate, RegistrationRecord
 from clearsight.registry.store import RegistryStore
 from clearsight.sip.digest import DigestAuthenticator
@@ -35,7 +37,7 @@ URGENT_FLUSH_INTERVAL = 0.5
 # Keepalive timestamps are written in one batch this often (a keepalive alone costs no write).
 KEEPALIVE_FLUSH_INTERVAL = 30.0
 # Presence changes written per slice of a flush; between slices the event loop serves signalling.
-FLUSH_SLICE = 1000
+FLUSH_SLICE = 250
 # How often registrations and keepalives are checked for expiry.
 SWEEP_INTERVAL = 1.0
 # Devices whose DeviceInfo and catalog are fetched at once after they come online; a site restart
@@ -64,6 +66,8 @@ class Gb28181Service:
         self._factory = RequestFactory(platform_id, domain, sip_host, sip_port,
                                        self.endpoint.new_call_id, self.endpoint.new_tag)
         self.commander = DeviceCommander(self.endpoint, self._factory, self.presence)
+        self.live = LiveSessionManager(self.endpoint, self._factory, self.commander, media_host=sip_host,
+                                       ssrcs=SsrcAllocator(domain))
         self.registrar = Registrar(
             authenticator=DigestAuthenticator(realm=domain, secret=secret, nonce_ttl=nonce_ttl),
             passwords=self.password_for, presence=self.presence, device_tz=device_tz, clock=clock,
@@ -97,6 +101,7 @@ class Gb28181Service:
 
     async def close(self) -> None:
         self._running = False
+        await self.live.close_all()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -132,6 +137,8 @@ class Gb28181Service:
             await self.registrar.handle(incoming)
         elif method in ("MESSAGE", "NOTIFY"):
             await self.router.handle(incoming)
+        elif method in ("BYE", "ACK") and self.live.owns(incoming):
+            await self.live.handle(incoming)
         elif method in ("OPTIONS",):
             await incoming.respond(200)
         elif method in ("ACK",):
@@ -254,6 +261,11 @@ class Gb28181Service:
         sn = self.commander.next_sn()
         self._spawn(self.refresh_catalog_now(device_id, sn))
         return sn
+
+    # --- live view -------------------------------------------------------------------------------
+    async def open_live(self, device_id: str, channel_id: str) -> LiveSession:
+        """Start live view of a channel (UDP); raises LiveViewError naming the step that failed."""
+        return await self.live.open(device_id, channel_id)
 
     # --- persistence of presence ---------------------------------------------------------------
     async def _flush_loop(self) -> None:

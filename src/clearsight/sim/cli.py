@@ -18,6 +18,8 @@ COMMANDS_HELP = """commands (one per line on standard input):
   unregister DEVICE_ID|all        REGISTER with Expires: 0
   register DEVICE_ID|all          register again
   event ON|OFF|ADD|DEL|UPDATE DEVICE_ID CHANNEL_ID...   push a catalog change notification
+  media off|on CHANNEL_ID         off: answer live-view INVITEs but send no RTP
+  invite-reject CHANNEL_ID STATUS|off   answer live-view INVITEs with STATUS (e.g. 486)
   quit                            unregister nobody, close and exit"""
 
 
@@ -139,5 +141,13 @@ async def execute(simulator: Simulator, words: list[str]) -> None:
             if device is None:
                 raise CommandError(f"no device {device_id}")
             await simulator.send_catalog_events(device, kind.upper(), channel_ids)
+        case ["media", ("on" | "off") as state, channel_id]:
+            simulator.live.mute(channel_id, state == "off")
+            stdout_events({"event": "media", "state": state, "channel": channel_id})
+        case ["invite-reject", channel_id, status]:
+            if status != "off" and not (status.isdigit() and 300 <= int(status) <= 699):
+                raise CommandError("STATUS must be 300-699 or off")
+            simulator.live.reject(channel_id, None if status == "off" else int(status))
+            stdout_events({"event": "invite_reject", "channel": channel_id, "status": status})
         case _:
             raise CommandError("unknown command; try 'help'")

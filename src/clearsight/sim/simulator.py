@@ -1,8 +1,9 @@
 """One process simulating many GB28181 devices against a platform, over real SIP on UDP or TCP.
 
 Every device registers with digest authentication, keeps alive, answers Catalog (in chunks),
-DeviceInfo, DeviceStatus and PTZ control (remembering the position), and pushes catalog change events
-when told to. All devices share one SIP endpoint; requests are routed by the Request-URI's user part
+DeviceInfo, DeviceStatus and PTZ control (remembering the position), pushes catalog change events
+when told to, and answers live-view INVITEs with a live-encoded PS stream over RTP/UDP
+(`clearsight.sim.live_stream`). All devices share one SIP endpoint; requests are routed by the Request-URI's user part
 (the device ID, or a channel ID of the device).
 """
 
@@ -36,6 +37,7 @@ from clearsight.gb28181.manscdp import (
 from clearsight.gb28181.ptz import InvalidPtzCommand, decode_ptz
 from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE
 from clearsight.sim.device import CatalogSubscription, SimulatedDevice
+from clearsight.sim.live_stream import LiveStreamer
 from clearsight.sip.digest import DigestError, authorization_for, parse_challenge
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
 from clearsight.sip.headers import Headers
@@ -95,6 +97,7 @@ class Simulator:
                                     on_request=self._on_request, udp=transport == "UDP",
                                     tcp=transport == "TCP")
         self._platform = Peer(transport, config.platform_host, config.platform_port)
+        self.live = LiveStreamer(self.endpoint, config.local_host, self._emit)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sn = random.randint(1, 10_000)
         self._cseq = 0
@@ -106,6 +109,7 @@ class Simulator:
         await self.endpoint.start()
 
     async def close(self) -> None:
+        await self.live.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -285,7 +289,14 @@ class Simulator:
         if request.method == "SUBSCRIBE":
             await self._accept_subscription(incoming, device)
             return
+        if request.method == "INVITE":
+            await self.live.on_invite(incoming, device)
+            return
         if request.method == "ACK":
+            self.live.on_ack(request.call_id)
+            return
+        if request.method == "BYE":
+            await self.live.on_bye(incoming)
             return
         if request.method != "MESSAGE":
             await incoming.respond(200 if request.method == "BYE" else 405)

@@ -1,0 +1,255 @@
+"""Live view (GB/T 28181-2016 §9.2): INVITE a channel, receive its RTP over UDP, hand out its frames.
+
+`LiveSessionManager.open` walks the steps a stream needs and says which one failed when it does:
+
+1. ``invite``: SSRC and receive port allocated, INVITE with ``Subject`` and an SDP offer sent; the device
+   must answer 2xx (a non-2xx answer, no answer or an unusable SDP answer fail here). ACK follows.
+2. ``no-rtp``: the first RTP packet must arrive within ``no_rtp_timeout`` seconds.
+3. ``wrong-ssrc``: RTP arrived but none of it with the SSRC expected.
+4. ``payload``: the payload must be recognised and be MPEG-PS (the only kind demultiplexed so far).
+
+After that the session's `frames` queue fills with `EsFrame`s until `close()` (BYE from us) or a BYE from
+the device. TCP media comes later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from dataclasses import dataclass, field
+
+from clearsight.gb28181.commander import DeviceCommander
+from clearsight.gb28181.errors import DeviceOffline
+from clearsight.gb28181.requests import RequestFactory
+from clearsight.gb28181.sdp import MediaTransport, SdpError, build_offer, negotiate, parse_sdp, subject_header
+from clearsight.gb28181.ssrc import Ssrc, SsrcAllocator, SsrcExhausted, StreamKind
+from clearsight.media.es import EsFrame
+from clearsight.media.payload import PayloadKind
+from clearsight.media.rtp_receiver import RtpReceiver
+from clearsight.sip.dialog import Dialog, DialogError
+from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
+from clearsight.sip.errors import SipError
+
+logger = logging.getLogger(__name__)
+
+SDP_CONTENT_TYPE = "APPLICATION/SDP"  # RFC 4566 §5 media type, as GB/T 28181 devices write it
+# Seconds a device has to answer the INVITE with a final response.
+INVITE_TIMEOUT = 10.0
+# Seconds from ACK to the first RTP packet before the stream is declared missing.
+NO_RTP_TIMEOUT = 5.0
+# Seconds from the first RTP packet until the payload kind must be known.
+PAYLOAD_TIMEOUT = 5.0
+# Frames a session queues for a slow consumer; beyond this the oldest are dropped.
+FRAME_QUEUE_SIZE = 512
+# Seconds a BYE may take to be answered when we end a session.
+BYE_TIMEOUT = 5.0
+
+
+class LiveStep(enum.StrEnum):
+    """The step of opening a live stream that failed."""
+
+    INVITE = "invite"
+    NO_RTP = "no-rtp"
+    WRONG_SSRC = "wrong-ssrc"
+    PAYLOAD = "payload"
+
+
+class LiveViewError(Exception):
+    """Opening a live stream failed at `step`; `detail` says what happened, for an operator."""
+
+    def __init__(self, step: LiveStep, detail: str, *, device_id: str = "", channel_id: str = "") -> None:
+        super().__init__(f"live view of {channel_id or '?'} (device {device_id or '?'}) failed at {step}: {detail}")
+        self.step = step
+        self.detail = detail
+        self.device_id = device_id
+        self.channel_id = channel_id
+
+
+@dataclass(slots=True)
+class LiveSession:
+    """One open live stream. Read frames from `frames`; `closed` is set when it ends, `close_reason` says why."""
+
+    device_id: str
+    channel_id: str
+    ssrc: Ssrc
+    receiver: RtpReceiver
+    peer: Peer
+    dialog: Dialog | None = None
+    payload_kind: PayloadKind | None = None
+    frames: asyncio.Queue[EsFrame] = field(default_factory=lambda: asyncio.Queue(FRAME_QUEUE_SIZE))
+    frames_dropped: int = 0
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    close_reason: str | None = None
+    _manager: LiveSessionManager | None = field(default=None, repr=False)
+
+    def deliver(self, frame: EsFrame) -> None:
+        if self.frames.full():
+            self.frames.get_nowait()
+            self.frames_dropped += 1
+        self.frames.put_nowait(frame)
+
+    async def close(self) -> None:
+        """End the stream: BYE to the device, SSRC and port released. Closing twice does nothing."""
+        if self._manager is not None:
+            await self._manager.close(self)
+
+
+class LiveSessionManager:
+    """Opens and tracks live sessions for `Gb28181Service`; routes the device's BYE to its session."""
+
+    def __init__(self, endpoint: SipEndpoint, factory: RequestFactory, commander: DeviceCommander, *,
+                 media_host: str, ssrcs: SsrcAllocator, invite_timeout: float = INVITE_TIMEOUT,
+                 no_rtp_timeout: float = NO_RTP_TIMEOUT, payload_timeout: float = PAYLOAD_TIMEOUT) -> None:
+        self._endpoint = endpoint
+        self._factory = factory
+        self._commander = commander
+        self.media_host = media_host
+        self.ssrcs = ssrcs
+        self.invite_timeout = invite_timeout
+        self.no_rtp_timeout = no_rtp_timeout
+        self.payload_timeout = payload_timeout
+        self._by_call_id: dict[str, LiveSession] = {}
+
+    @property
+    def sessions(self) -> list[LiveSession]:
+        return list(self._by_call_id.values())
+
+    def owns(self, incoming: IncomingRequest) -> bool:
+        """Whether a request from a device belongs to one of our live dialogs."""
+        return incoming.request.call_id in self._by_call_id
+
+    # --- opening ---------------------------------------------------------------------------------
+    async def open(self, device_id: str, channel_id: str) -> LiveSession:
+        """Open live view of `channel_id` on `device_id`; raises LiveViewError naming the failed step."""
+        try:
+            device_peer = self._commander.peer_of(device_id)
+            ssrc = self.ssrcs.allocate(StreamKind.PLAY)
+        except (DeviceOffline, SsrcExhausted) as exc:
+            raise LiveViewError(LiveStep.INVITE, str(exc), device_id=device_id, channel_id=channel_id) from exc
+        label = f"{channel_id}/{ssrc}"
+        receiver = RtpReceiver(expected_ssrc=ssrc.value, label=label)
+        session = LiveSession(device_id, channel_id, ssrc, receiver,
+                              Peer(device_peer.transport, device_peer.host, device_peer.port), _manager=self)
+        receiver.on_frame = session.deliver
+        try:
+            await self._establish(session)
+        except LiveViewError:
+            await self.close(session, reason="setup failed")
+            raise
+        except BaseException:
+            await self.close(session, reason="setup abandoned")
+            raise
+        logger.info("live %s (device %s): streaming %s, SSRC %s", channel_id, device_id,
+                    session.payload_kind.value if session.payload_kind else "?", ssrc)
+        return session
+
+    def _fail(self, session: LiveSession, step: LiveStep, detail: str) -> LiveViewError:
+        logger.warning("live %s (device %s): failed at %s: %s", session.channel_id, session.device_id, step, detail)
+        return LiveViewError(step, detail, device_id=session.device_id, channel_id=session.channel_id)
+
+    async def _establish(self, session: LiveSession) -> None:
+        receiver = session.receiver
+        port = await receiver.start(self.media_host, 0)
+        offer = build_offer(session=StreamKind.PLAY, channel_id=session.channel_id, media_host=self.media_host,
+                            media_port=port, ssrc=session.ssrc, transport=MediaTransport.UDP,
+                            origin_user=self._factory.platform_id)
+        device_peer = self._commander.peer_of(session.device_id)
+        invite = self._factory.request(
+            "INVITE", session.channel_id, device_peer, body=offer, content_type=SDP_CONTENT_TYPE,
+            extra=[("Subject", subject_header(session.channel_id, session.ssrc, self._factory.platform_id))])
+        self._by_call_id[invite.call_id] = session
+        try:
+            response = await self._endpoint.send_request(invite, session.peer, timeout=self.invite_timeout)
+        except TransactionTimeout as exc:
+            raise self._fail(session, LiveStep.INVITE, f"no answer to INVITE within {self.invite_timeout:g} s") from exc
+        except SipError as exc:
+            raise self._fail(session, LiveStep.INVITE, f"INVITE could not be sent: {exc}") from exc
+        if not 200 <= response.status < 300:
+            raise self._fail(session, LiveStep.INVITE, f"device answered {response.status} {response.reason}")
+        try:
+            session.dialog = Dialog.from_uac_response(invite, response)
+        except DialogError as exc:
+            raise self._fail(session, LiveStep.INVITE, f"unusable 2xx: {exc}") from exc
+        await self._endpoint.send_ack(session.dialog, session.peer)
+        try:
+            plan = negotiate(parse_sdp(response.body), parse_sdp(offer))
+        except SdpError as exc:
+            raise self._fail(session, LiveStep.INVITE, f"unusable SDP answer: {exc.reason}") from exc
+        for note in plan.notes:
+            logger.info("live %s (device %s): %s", session.channel_id, session.device_id, note)
+        if plan.transport is not MediaTransport.UDP:
+            raise self._fail(session, LiveStep.INVITE, f"device chose {plan.transport.value} media; only UDP so far")
+        if plan.expected_ssrc is not None and plan.ssrc_changed:
+            receiver.expect_ssrc(plan.expected_ssrc.value)
+        await self._await_media(session)
+
+    async def _await_media(self, session: LiveSession) -> None:
+        receiver = session.receiver
+        assert receiver.first_packet is not None and receiver.payload_detected is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(receiver.first_packet), self.no_rtp_timeout)
+        except TimeoutError as exc:
+            raise self._fail(session, LiveStep.NO_RTP, f"no RTP reached {receiver.host}:{receiver.port} within "
+                             f"{self.no_rtp_timeout:g} s of the ACK") from exc
+        try:
+            kind = await asyncio.wait_for(asyncio.shield(receiver.payload_detected), self.payload_timeout)
+        except TimeoutError as exc:
+            mismatch = receiver.stats.ssrc_mismatch_message
+            if mismatch is not None or (receiver.counters.wrong_ssrc and not receiver.stats.packets):
+                detail = mismatch or f"{receiver.counters.wrong_ssrc} packets, none with SSRC {session.ssrc}"
+                raise self._fail(session, LiveStep.WRONG_SSRC, detail) from exc
+            raise self._fail(session, LiveStep.PAYLOAD, f"payload not recognised within {self.payload_timeout:g} s "
+                             f"({receiver.stats.packets} packets)") from exc
+        session.payload_kind = kind
+        if kind is not PayloadKind.MPEG_PS:
+            what = "undecodable" if kind is PayloadKind.UNKNOWN else "not supported yet"
+            raise self._fail(session, LiveStep.PAYLOAD, f"payload {kind.value} is {what} (only MPEG-PS so far)")
+
+    # --- ending ----------------------------------------------------------------------------------
+    async def close(self, session: LiveSession, reason: str = "closed by the platform") -> None:
+        """BYE (when a dialog exists and the device did not end it), then release SSRC and port."""
+        if session.closed.is_set():
+            return
+        self._finish(session, reason)
+        dialog = session.dialog
+        if dialog is not None:
+            try:
+                response = await self._endpoint.send_request(dialog.create_bye(), session.peer, timeout=BYE_TIMEOUT)
+                if not 200 <= response.status < 300:
+                    logger.info("live %s: BYE answered %d", session.channel_id, response.status)
+            except SipError as exc:
+                logger.warning("live %s (device %s): BYE failed: %s", session.channel_id, session.device_id, exc)
+
+    def _finish(self, session: LiveSession, reason: str) -> None:
+        session.close_reason = reason
+        session.closed.set()
+        session.receiver.close()
+        self.ssrcs.release(session.ssrc)
+        for call_id, known in list(self._by_call_id.items()):
+            if known is session:
+                del self._by_call_id[call_id]
+        logger.info("live %s (device %s): closed (%s); %d frames", session.channel_id, session.device_id, reason,
+                    session.receiver.counters.frames)
+
+    async def close_all(self) -> None:
+        for session in self.sessions:
+            with contextlib.suppress(SipError):
+                await self.close(session, reason="platform stopping")
+
+    # --- requests from devices in our dialogs ----------------------------------------------------
+    async def handle(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        session = self._by_call_id.get(request.call_id)
+        if request.method == "ACK":
+            return  # we are the UAC of live dialogs: an ACK here is stray
+        if session is None or session.dialog is None or not session.dialog.matches(request):
+            await incoming.respond(481)
+            return
+        if request.method == "BYE":
+            await incoming.respond(200)
+            logger.info("live %s (device %s): device sent BYE", session.channel_id, session.device_id)
+            self._finish(session, "device sent BYE")
+            return
+        await incoming.respond(501, f"{request.method} not implemented in live view")

@@ -1,0 +1,157 @@
+"""Live view over UDP, in one process: the real platform stack and a real simulator on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import pytest
+
+from clearsight.config import Settings
+from clearsight.gb28181.live import LiveStep, LiveViewError
+from clearsight.gb28181.ssrc import StreamKind
+from clearsight.media.es import EsFrame
+from clearsight.media.payload import PayloadKind
+from clearsight.server import Platform, running_platform
+from clearsight.sim.simulator import Simulator, SimulatorConfig
+from clearsight.sip.endpoint import Peer
+from clearsight.sip.headers import Headers
+from clearsight.sip.message import SipRequest
+from tests.integration.processes import ADMIN_PASSWORD, DEVICE_PASSWORD, PLATFORM_ID, free_port
+
+pytestmark = pytest.mark.integration
+
+DEVICE_ID = "34020000001320000001"
+CHANNEL_ID = "34020000001310000002"  # the simulator numbers channels from its base channel ID + 1
+SECOND_CHANNEL_ID = "34020000001310000003"
+
+
+@dataclass(slots=True)
+class Stack:
+    platform: Platform
+    sim: Simulator
+    events: list[dict[str, object]]
+
+    async def wait_event(self, kind: str, within: float = 10.0, **fields: object) -> dict[str, object]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if event.get("event") == kind and all(event.get(k) == v for k, v in fields.items()):
+                    return event
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind} event {fields} within {within} s; got {self.events}")
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    settings = Settings(platform_id=PLATFORM_ID, sip_host="127.0.0.1", sip_port=free_port(), http_port=free_port(),
+                        data_dir=tmp_path / "platform", device_password=DEVICE_PASSWORD,
+                        admin_password=ADMIN_PASSWORD)
+    async with running_platform(settings) as platform:
+        events: list[dict[str, object]] = []
+        sim = Simulator(SimulatorConfig(platform_host="127.0.0.1", platform_port=settings.sip_port,
+                                        platform_id=PLATFORM_ID, password=DEVICE_PASSWORD, channels=2),
+                        events.append)
+        await sim.start()
+        try:
+            result = Stack(platform, sim, events)
+            assert await sim.register_all() == 1
+            await result.wait_event("catalog_sent", device=DEVICE_ID)
+            yield result
+        finally:
+            await sim.close()
+
+
+async def _frames(queue: asyncio.Queue[EsFrame], count: int, within: float) -> list[EsFrame]:
+    frames: list[EsFrame] = []
+    async with asyncio.timeout(within):
+        while len(frames) < count:
+            frames.append(await queue.get())
+    return frames
+
+
+def _decode(frame: EsFrame) -> list[av.VideoFrame]:
+    context = av.CodecContext.create("h264", "r")
+    pictures: list[av.VideoFrame] = []
+    for packet in [*context.parse(frame.data), *context.parse(None)]:
+        pictures += [p for p in context.decode(packet) if isinstance(p, av.VideoFrame)]
+    pictures += [p for p in context.decode(None) if isinstance(p, av.VideoFrame)]
+    return pictures
+
+
+async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: Stack) -> None:
+    session = await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)
+    assert session.payload_kind is PayloadKind.MPEG_PS
+    await stack.wait_event("invite", channel=CHANNEL_ID, status=200, ssrc=session.ssrc.text)
+    await stack.wait_event("stream_started", channel=CHANNEL_ID)
+
+    frames = await _frames(session.frames, 12, within=10.0)
+    video = [f for f in frames if f.is_video]
+    pts = [f.pts for f in video]
+    assert len(video) >= 10
+    assert all(p is not None for p in pts)
+    assert all(b > a for a, b in itertools.pairwise(pts))
+    keyframes = [f for f in video if f.keyframe]
+    assert keyframes, "no keyframe among the first frames"
+    pictures = _decode(keyframes[0])
+    assert pictures and (pictures[0].width, pictures[0].height) == (320, 180)
+    assert session.receiver.counters.bad_packets == 0
+    assert session.receiver.counters.wrong_ssrc == 0
+
+    await session.close()
+    assert session.closed.is_set()
+    stopped = await stack.wait_event("stream_stopped", channel=CHANNEL_ID)
+    assert stopped["reason"] == "bye"
+    assert stack.platform.gb28181.live.sessions == []
+    assert not stack.platform.gb28181.live.ssrcs.is_allocated(session.ssrc)
+
+
+async def test_bye_from_the_device_ends_the_session(stack: Stack) -> None:
+    session = await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)
+    await _frames(session.frames, 1, within=10.0)
+    # The simulator has no command for a device-side BYE yet: send one in its dialog by hand.
+    call_id = next(iter(stack.platform.gb28181.live._by_call_id))
+    dialog = session.dialog
+    assert dialog is not None
+    headers = Headers()
+    headers.add("From", dialog.remote_party)
+    headers.add("To", dialog.local_party)
+    headers.add("Call-ID", call_id)
+    headers.add("CSeq", "1 BYE")
+    bye = SipRequest(headers=headers, method="BYE", uri=f"sip:{PLATFORM_ID}@127.0.0.1")
+    platform_peer = Peer("UDP", "127.0.0.1", stack.platform.settings.sip_port)
+    response = await stack.sim.endpoint.send_request(bye, platform_peer)
+    assert response.status == 200
+    async with asyncio.timeout(5):
+        await session.closed.wait()
+    assert session.close_reason == "device sent BYE"
+    assert stack.platform.gb28181.live.sessions == []
+
+
+async def test_device_that_never_sends_rtp_fails_at_no_rtp(stack: Stack) -> None:
+    stack.sim.live.mute(SECOND_CHANNEL_ID)
+    stack.platform.gb28181.live.no_rtp_timeout = 1.5
+    started = time.monotonic()
+    with pytest.raises(LiveViewError) as caught:
+        await stack.platform.gb28181.open_live(DEVICE_ID, SECOND_CHANNEL_ID)
+    elapsed = time.monotonic() - started
+    assert caught.value.step == LiveStep.NO_RTP == "no-rtp"
+    assert "no RTP" in caught.value.detail
+    assert 1.4 <= elapsed < 4.0
+    await stack.wait_event("stream_stopped", channel=SECOND_CHANNEL_ID, reason="bye")
+    assert stack.platform.gb28181.live.sessions == []
+
+
+async def test_device_answering_4xx_fails_at_invite(stack: Stack) -> None:
+    stack.sim.live.reject(CHANNEL_ID, 486)
+    with pytest.raises(LiveViewError) as caught:
+        await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)
+    assert caught.value.step == "invite"
+    assert "486" in caught.value.detail
+    assert stack.platform.gb28181.live.sessions == []
+    assert stack.platform.gb28181.live.ssrcs.in_use(StreamKind.PLAY) == 0
