@@ -113,6 +113,9 @@ class FakeRegistry:
         self._record("get_device", device_id=device_id)
         return self.devices.get(device_id)
 
+    async def set_device_password(self, device_id: str, password: str | None) -> None:
+        self._record("set_device_password", device_id=device_id, password=password)
+
     async def delete_device(self, device_id: str) -> bool:
         self._record("delete_device", device_id=device_id)
         return self.devices.pop(device_id, None) is not None
@@ -167,6 +170,7 @@ class FakeControl:
         self.sent: list[tuple[str, str, str]] = []
         self.refreshed: list[str] = []
         self.presence: dict[str, tuple[bool, datetime | None]] = {}
+        self.passwords: dict[str, str | None] = {}
         self.fail_with: Exception | None = None
         self.healthy = True
 
@@ -180,6 +184,9 @@ class FakeControl:
             raise self.fail_with
         self.refreshed.append(device_id)
         return 42
+
+    def set_device_password(self, device_id: str, password: str | None) -> None:
+        self.passwords[device_id] = password
 
     def live_presence(self, device_id: str) -> tuple[bool, datetime | None] | None:
         return self.presence.get(device_id)

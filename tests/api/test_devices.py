@@ -205,3 +205,25 @@ async def test_live_presence_overrides_the_stored_state(
     assert shown["online"] is (not stored["online"])
     assert shown["last_keepalive"] == "2026-11-25T09:00:01Z"
     assert next(d for d in listed if d["id"] == DEVICE_ID) == shown
+
+
+async def test_administrator_sets_a_device_password(
+    client: httpx.AsyncClient, admin: dict[str, str], registry: FakeRegistry, control: FakeControl
+) -> None:
+    response = await client.put(f"/api/v1/devices/{DEVICE_ID}/password", json={"password": "per-device-1"},
+                                headers=admin)
+
+    assert response.status_code == 204
+    assert ("set_device_password", {"device_id": DEVICE_ID, "password": "per-device-1"}) in registry.calls
+    assert control.passwords == {DEVICE_ID: "per-device-1"}  # the next REGISTER is checked against it
+
+
+async def test_device_password_rules(
+    client: httpx.AsyncClient, admin: dict[str, str], operator: dict[str, str]
+) -> None:
+    url = f"/api/v1/devices/{DEVICE_ID}/password"
+    assert_problem(await client.put(url, json={"password": "short"}, headers=admin), 422)
+    assert_problem(await client.put(url, json={"password": "per-device-1"}, headers=operator), 403)
+    missing = "/api/v1/devices/34020000001320000099/password"
+    assert_problem(await client.put(missing, json={"password": "per-device-1"}, headers=admin), 404)
+    assert (await client.put(url, json={"password": None}, headers=admin)).status_code == 204

@@ -17,12 +17,10 @@ from clearsight.gb28181.sdp import (
     SdpError,
     SessionDescription,
     TcpSetup,
-    build_answer,
-    build_offer,
-    negotiate,
     parse_sdp,
-    subject_header,
 )
+from clearsight.gb28181.sdp_build import build_answer, build_offer, subject_header
+from clearsight.gb28181.sdp_negotiate import negotiate
 from clearsight.gb28181.ssrc import Ssrc, StreamKind, parse_y
 
 Body = Callable[[str], bytes]

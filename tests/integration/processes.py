@@ -141,8 +141,10 @@ class SimProcess:
         self.proc.stdin.write((command + "\n").encode())
         self.proc.stdin.flush()
 
-    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
-        for event in self.seen:
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0, *,
+                 new_only: bool = False) -> dict[str, Any]:
+        """The first event matching `predicate`, among those seen already unless `new_only`."""
+        for event in [] if new_only else self.seen:
             if predicate(event):
                 return event
         deadline = time.monotonic() + timeout

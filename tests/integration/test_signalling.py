@@ -165,3 +165,18 @@ def test_metrics_count_sip_traffic(platform: PlatformProcess, sims: list[SimProc
         text = client.get("/metrics").text
         assert 'clearsight_sip_messages_total{direction="in",method="REGISTER",status=""}' in text
         assert 'status="401"' in text
+
+
+def test_per_device_password_takes_effect_at_once(platform: PlatformProcess, sims: list[SimProcess]) -> None:
+    sim = start_sim(sims, sim_args(platform))
+    sim.wait_for(_is("ready"))
+    with platform.client() as client:
+        wait_until(lambda: _device(client, DEVICE_ID)["online"] is True)
+        response = client.put(f"/api/v1/devices/{DEVICE_ID}/password", json={"password": "only-this-device"})
+        assert response.status_code == 204
+        # The simulator still uses the default password: its next registration is refused.
+        sim.send(f"register {DEVICE_ID}")
+        sim.wait_for(_is("register", device=DEVICE_ID, status=403), new_only=True)
+        client.put(f"/api/v1/devices/{DEVICE_ID}/password", json={"password": None})
+        sim.send(f"register {DEVICE_ID}")
+        sim.wait_for(_is("register", device=DEVICE_ID, status=200), new_only=True)

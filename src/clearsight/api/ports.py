@@ -161,6 +161,8 @@ class RegistryPort(Protocol):
 
     async def get_device(self, device_id: str) -> DeviceRecord | None: ...
 
+    async def set_device_password(self, device_id: str, password: str | None) -> None: ...
+
     async def delete_device(self, device_id: str) -> bool:
         """Forget the device and its channels; False when there was no such device."""
         ...
@@ -195,6 +197,10 @@ class DeviceControlPort(Protocol):
     async def refresh_catalog(self, device_id: str) -> int: ...
 
     async def query_status(self, device_id: str) -> DeviceStatus: ...
+
+    def set_device_password(self, device_id: str, password: str | None) -> None:
+        """Use this password (None: the default) for the device's next REGISTER."""
+        ...
 
     def live_presence(self, device_id: str) -> tuple[bool, datetime | None] | None:
         """(online, last keepalive) as signalling knows it now; the database lags by up to a flush."""

@@ -134,6 +134,12 @@ class CatalogQueried(Schema):
     sn: int = Field(description="The SN of the Catalog query; the answer arrives asynchronously.")
 
 
+class DevicePasswordIn(Schema):
+    password: str | None = Field(
+        min_length=8, max_length=64,
+        description="The device's own SIP digest password; null returns it to the platform default.")
+
+
 class DeviceStatusOut(Schema):
     """A device's own report, asked live by a DeviceStatus query."""
 

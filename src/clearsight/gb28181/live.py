@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from clearsight.gb28181.commander import DeviceCommander
 from clearsight.gb28181.errors import DeviceOffline
 from clearsight.gb28181.requests import RequestFactory
-from clearsight.gb28181.sdp import MediaTransport, SdpError, build_offer, negotiate, parse_sdp, subject_header
+from clearsight.gb28181.sdp import MediaTransport, SdpError, parse_sdp
+from clearsight.gb28181.sdp_build import build_offer, subject_header
+from clearsight.gb28181.sdp_negotiate import negotiate
 from clearsight.gb28181.ssrc import Ssrc, SsrcAllocator, SsrcExhausted, StreamKind
 from clearsight.media.es import EsFrame
 from clearsight.media.payload import PayloadKind

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from clearsight.gb28181.sdp import SdpError, SessionDescription, build_answer, parse_sdp
+from clearsight.gb28181.sdp import SdpError, SessionDescription, parse_sdp
+from clearsight.gb28181.sdp_build import build_answer
 from clearsight.sim.device import SimulatedChannel, SimulatedDevice
 from clearsight.sim.rtp_stream import PsRtpStream
 from clearsight.sim.video import LiveEncoder

@@ -24,6 +24,7 @@ from clearsight.api.schemas import (
     ChannelPage,
     DeviceOut,
     DevicePage,
+    DevicePasswordIn,
     DeviceStatusOut,
 )
 from clearsight.api.security import Administrator, Operator
@@ -114,3 +115,14 @@ async def device_status(services: Services, device_id: DeviceId) -> DeviceStatus
         device_id=device_id, online=status.is_online, status_ok=status.is_ok, result=status.result,
         encode=status.encode, record=status.record, device_time=status.device_time,
         alarms=[f"{alarm.device_id}:{alarm.duty_status}" for alarm in status.alarms])
+
+
+@router.put("/{device_id}/password", status_code=204)
+async def set_device_password(
+    services: Services, user: Administrator, device_id: DeviceId, body: DevicePasswordIn
+) -> None:
+    """Set the device's own digest password (administrators only); its next REGISTER must use it."""
+    await _device_or_404(services, device_id)
+    await services.registry.set_device_password(device_id, body.password)
+    services.control.set_device_password(device_id, body.password)
+    logger.info("device %s password %s by %s", device_id, "set" if body.password else "reset", user.username)
