@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from clearsight.api.ports import LoginThrottled
 from clearsight.gb28181.manscdp import AlarmStatus, DeviceStatus
+from clearsight.registry.records import GroupKind, GroupRecord, Page
 
 T = TypeVar("T")
 DEVICE_ID = "34020000001320000001"
@@ -84,6 +85,11 @@ class FakeRegistry:
             OTHER_DEVICE_ID: FakeDevice(id=OTHER_DEVICE_ID, online=False),
         }
         self.channels = {1: FakeChannel()}
+        self.groups = [
+            GroupRecord(1, DEVICE_ID, "34020000002150000001", GroupKind.BUSINESS_GROUP, "Traffic", None, None),
+            GroupRecord(2, DEVICE_ID, "34020000002160000001", GroupKind.VIRTUAL_ORG, "Gate 3",
+                        "34020000002150000001", "34020000002150000001"),
+        ]
         self.regions = [
             FakeRegion("34", "Anhui", "province", 1, 1, (FakeRegion("3402", "Wuhu", "city", 1, 1),)),
         ]
@@ -115,6 +121,13 @@ class FakeRegistry:
 
     async def set_device_password(self, device_id: str, password: str | None) -> None:
         self._record("set_device_password", device_id=device_id, password=password)
+
+    async def list_groups(
+        self, *, offset: int, limit: int, device_id: str | None = None, kind: GroupKind | None = None
+    ) -> Page[GroupRecord]:
+        self._record("list_groups", offset=offset, limit=limit, device_id=device_id, kind=kind)
+        groups = [g for g in self.groups if device_id in (None, g.device_id) and kind in (None, g.kind)]
+        return Page(len(groups), offset, limit, tuple(groups[offset:offset + limit]))
 
     async def delete_device(self, device_id: str) -> bool:
         self._record("delete_device", device_id=device_id)

@@ -288,3 +288,18 @@ async def test_concurrent_writers_and_readers(store: RegistryStore) -> None:
 
     await asyncio.gather(catalog(NVR, 0), catalog(OTHER, 1000), presence(), reader(), reader())
     assert (await store.list_channels(limit=1)).total == 100
+
+
+async def test_list_groups_by_device_and_kind(store: RegistryStore) -> None:
+    business = GroupRecordIn("34020000002150000001", GroupKind.BUSINESS_GROUP, "Traffic")
+    org = GroupRecordIn("34020000002160000001", GroupKind.VIRTUAL_ORG, "Gate 3", parent_id=business.gb_id,
+                        business_group_id=business.gb_id)
+    await store.replace_catalog(NVR, [channel(1)], [business, org])
+    await store.replace_catalog(OTHER, [], [GroupRecordIn("34020000002160000009", GroupKind.VIRTUAL_ORG, "Yard")])
+
+    everything = await store.list_groups()
+    assert everything.total == 3
+    orgs = await store.list_groups(device_id=NVR, kind=GroupKind.VIRTUAL_ORG)
+    assert [(g.gb_id, g.name, g.parent_id, g.business_group_id) for g in orgs.items] == [
+        (org.gb_id, "Gate 3", business.gb_id, business.gb_id)]
+    assert (await store.list_groups(offset=2, limit=1)).items[0].name == "Yard"

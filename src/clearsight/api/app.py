@@ -40,7 +40,7 @@ from clearsight.api.problems import (
     Problem,
     problem_response,
 )
-from clearsight.api.routers import auth, channels, devices, health, metrics, regions
+from clearsight.api.routers import auth, channels, devices, groups, health, metrics, regions
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.tokens import TokenService
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
@@ -99,7 +99,7 @@ def create_app(
     )
 
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions):
+    for module in (devices, channels, regions, groups):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)

@@ -19,6 +19,7 @@ from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceR
 
 # The platform service raises these; re-exported so routers and tests need only this module.
 from clearsight.gb28181.manscdp import DeviceStatus
+from clearsight.registry.records import GroupKind, GroupRecord
 
 __all__ = [
     "ApiConfig",
@@ -181,6 +182,10 @@ class RegistryPort(Protocol):
     async def get_channel(self, channel_pk: int) -> ChannelRecord | None: ...
 
     async def region_tree(self) -> Sequence[RegionNode]: ...
+
+    async def list_groups(
+        self, *, offset: int, limit: int, device_id: str | None = None, kind: GroupKind | None = None
+    ) -> Page[GroupRecord]: ...
 
 
 class UsersPort(Protocol):

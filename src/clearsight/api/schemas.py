@@ -81,6 +81,20 @@ class ChannelPage(PageOut[ChannelOut]):
     pass
 
 
+class GroupOut(Schema):
+    id: int
+    device_id: str = Field(description="The device (usually an NVR or a lower platform) whose catalog has it.")
+    gb_id: str
+    kind: Literal["business_group", "virtual_org"] = Field(description="Type 215 or 216.")
+    name: str
+    parent_id: str | None
+    business_group_id: str | None
+
+
+class GroupPage(PageOut[GroupOut]):
+    pass
+
+
 class RegionOut(Schema):
     code: str = Field(description="Administrative division code (GB/T 2260, extended to 8 digits).")
     name: str

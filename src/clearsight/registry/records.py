@@ -112,6 +112,19 @@ class GroupRecordIn:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A stored business group (215) or virtual organisation (216)."""
+
+    id: int
+    device_id: str
+    gb_id: str
+    kind: GroupKind
+    name: str
+    parent_id: str | None
+    business_group_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogEvent:
     """One item of a catalog change notification; `item` is set for ADD and UPDATE."""
 

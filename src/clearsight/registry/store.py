@@ -38,7 +38,7 @@ from clearsight.registry.catalog_rows import (
 )
 from clearsight.registry.catalog_writer import CHANNELS, DEVICES, GROUPS, rowcount
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
-from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Region, UtcDateTime, utc_now
+from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Group, Region, UtcDateTime, utc_now
 from clearsight.registry.records import (
     CatalogDiff,
     CatalogEvent,
@@ -46,6 +46,8 @@ from clearsight.registry.records import (
     ChannelRecord,
     ChannelRecordIn,
     DeviceRecord,
+    GroupKind,
+    GroupRecord,
     GroupRecordIn,
     Page,
     PresenceUpdate,
@@ -289,6 +291,27 @@ class RegistryStore:
                 .limit(limit)
             )
             return Page(total or 0, offset, limit, tuple(_channel_record(c) for c in rows))
+
+    async def list_groups(
+        self, *, offset: int = 0, limit: int = 100, device_id: str | None = None, kind: GroupKind | None = None
+    ) -> Page[GroupRecord]:
+        """Business groups and virtual organisations, ordered by device and GB ID."""
+        _check_page(offset, limit)
+        conditions: list[ColumnElement[bool]] = []
+        if device_id is not None:
+            conditions.append(Group.device_id == device_id)
+        if kind is not None:
+            conditions.append(Group.kind == kind.value)
+        async with self._sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(Group).where(*conditions))
+            rows = await session.scalars(
+                select(Group).where(*conditions).order_by(Group.device_id, Group.gb_id).offset(offset).limit(limit)
+            )
+            items = tuple(
+                GroupRecord(g.id, g.device_id, g.gb_id, GroupKind(g.kind), g.name, g.parent_id, g.business_group_id)
+                for g in rows
+            )
+            return Page(total or 0, offset, limit, items)
 
     async def set_channels_online(self, device_id: str, online: bool) -> int:
         """Mark all of a device's channels on- or offline; returns how many changed."""
