@@ -38,6 +38,8 @@ URGENT_FLUSH_INTERVAL = 0.5
 KEEPALIVE_FLUSH_INTERVAL = 30.0
 # Presence changes written per slice of a flush; between slices the event loop serves signalling.
 FLUSH_SLICE = 250
+# Pause between slices of a keepalive-time flush, so that the database work does not come in one burst.
+KEEPALIVE_SLICE_PAUSE = 0.02
 # How often registrations and keepalives are checked for expiry.
 SWEEP_INTERVAL = 1.0
 # Devices whose DeviceInfo and catalog are fetched at once after they come online; a site restart
@@ -292,7 +294,9 @@ class Gb28181Service:
                     self.presence.requeue(changes)
                     self._urgent.set()
                     return
-                await asyncio.sleep(0)  # let signalling run between slices
+                # Let signalling run between slices; keepalive batches are spread out further, as they are
+                # large (100,000 devices → 400 slices) and not urgent.
+                await asyncio.sleep(KEEPALIVE_SLICE_PAUSE if include_keepalives else 0)
 
     async def _persist(self, changes: list[PresenceChange]) -> None:
         registrations: list[RegistrationRecord] = []
