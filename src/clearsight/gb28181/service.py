@@ -1,7 +1,9 @@
 """The GB/T 28181 platform: one SIP endpoint, registration, keepalive, catalog, device commands.
 
 It keeps online state in memory (`PresenceTracker`) and writes it to the registry in batches: online
-and offline changes within `URGENT_FLUSH_INTERVAL`, keepalive timestamps every `KEEPALIVE_FLUSH_INTERVAL`.
+and offline changes within `URGENT_FLUSH_INTERVAL`, keepalive timestamps every `KEEPALIVE_FLUSH_INTERVAL`
+in slices of `FLUSH_SLICE` spread `KEEPALIVE_SLICE_PAUSE` apart (each slice takes the urgent changes first,
+so they are not held back by a long keepalive flush).
 """
 
 from __future__ import annotations
