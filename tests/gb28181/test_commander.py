@@ -14,13 +14,14 @@ from clearsight.gb28181.manscdp import (
     parse_manscdp,
     parse_query,
 )
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import PresenceTracker
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.sim.device import SimulatedDevice
 from clearsight.sip.message import SipRequest, make_response
+from clearsight.sip.transport import Peer
 from tests.gb28181.platform_fakes import DEVICE_ID, DOMAIN, PLATFORM_ID, FakeClock, ScriptedEndpoint
 
-PEER = DevicePeer("UDP", "127.0.0.1", 5062)
+PEER = Peer("UDP", "127.0.0.1", 5062)
 
 
 def make_commander(endpoint: ScriptedEndpoint, *, online: bool = True, stall: float = 0.2,

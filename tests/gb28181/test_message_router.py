@@ -7,9 +7,10 @@ import pytest
 from clearsight.gb28181.commander import DeviceCommander
 from clearsight.gb28181.manscdp import CatalogItem, build_catalog_notify, build_keepalive
 from clearsight.gb28181.message_router import MessageRouter
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import PresenceTracker
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.sim.device import SimulatedDevice
+from clearsight.sip.transport import Peer
 from tests.gb28181.platform_fakes import (
     DEVICE_ID,
     DOMAIN,
@@ -37,7 +38,7 @@ class Harness:
                                     on_catalog_events=on_events)
 
     def register(self) -> None:
-        self.presence.registered(DEVICE_ID, DevicePeer("UDP", "127.0.0.1", 5062), 3600, self.clock())
+        self.presence.registered(DEVICE_ID, Peer("UDP", "127.0.0.1", 5062), 3600, self.clock())
 
     async def message(self, body: bytes, method: str = "MESSAGE") -> int:
         incoming = AnsweredRequest(sip_request(method, body=body))

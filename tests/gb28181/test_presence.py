@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import Peer, PresenceTracker
 from tests.gb28181.platform_fakes import DEVICE_ID, FakeClock
 
-PEER = DevicePeer("UDP", "127.0.0.1", 5062)
+PEER = Peer("UDP", "127.0.0.1", 5062)
 
 
 def test_offline_after_three_missed_keepalives() -> None:
@@ -62,9 +62,9 @@ def test_new_source_address_is_urgent() -> None:
     presence = PresenceTracker(keepalive_interval=60)
     presence.registered(DEVICE_ID, PEER, 3600, clock())
     presence.drain(include_keepalives=True)
-    presence.keepalive(DEVICE_ID, DevicePeer("UDP", "127.0.0.1", 6000), clock())
+    presence.keepalive(DEVICE_ID, Peer("UDP", "127.0.0.1", 6000), clock())
     assert presence.has_urgent()
-    assert presence.drain(include_keepalives=False)[0].peer == DevicePeer("UDP", "127.0.0.1", 6000)
+    assert presence.drain(include_keepalives=False)[0].peer == Peer("UDP", "127.0.0.1", 6000)
 
 
 def test_failed_write_is_requeued() -> None:

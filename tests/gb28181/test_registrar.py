@@ -7,9 +7,10 @@ from datetime import UTC
 
 import pytest
 
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import PresenceTracker
 from clearsight.gb28181.registrar import MIN_EXPIRES, Registrar, gb_date, requested_expires
 from clearsight.sip.digest import DigestAuthenticator, authorization_for, parse_challenge
+from clearsight.sip.transport import Peer
 from tests.gb28181.platform_fakes import DEVICE_ID, DOMAIN, AnsweredRequest, FakeClock, sip_request
 
 PASSWORD = "12345678"
@@ -181,7 +182,7 @@ def test_gb_date_is_local_time_with_milliseconds() -> None:
 def test_presence_registration_tracks_peer_changes() -> None:
     presence = PresenceTracker(keepalive_interval=60)
     clock = FakeClock()
-    assert presence.registered(DEVICE_ID, DevicePeer("UDP", "127.0.0.1", 1), 3600, clock())
-    assert not presence.registered(DEVICE_ID, DevicePeer("UDP", "127.0.0.1", 2), 3600, clock())
+    assert presence.registered(DEVICE_ID, Peer("UDP", "127.0.0.1", 1), 3600, clock())
+    assert not presence.registered(DEVICE_ID, Peer("UDP", "127.0.0.1", 2), 3600, clock())
     presence_entry = presence.get(DEVICE_ID)
     assert presence_entry is not None and presence_entry.peer.port == 2

@@ -22,7 +22,7 @@ from clearsight.gb28181.manscdp import (
     build_query,
     parse_catalog_response,
 )
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import PresenceTracker
 from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE, RequestFactory
 from clearsight.sip.endpoint import Peer, SipEndpoint, TransactionTimeout
 
@@ -67,7 +67,7 @@ class DeviceCommander:
     def next_sn(self) -> int:
         return next(self._sn) % 1_000_000_000
 
-    def peer_of(self, device_id: str) -> DevicePeer:
+    def peer_of(self, device_id: str) -> Peer:
         presence = self._presence.get(device_id)
         if presence is None or not presence.online:
             raise DeviceOffline(device_id)
@@ -78,7 +78,7 @@ class DeviceCommander:
         peer = self.peer_of(device_id)
         request = self._factory.message(target_id, peer, body)
         try:
-            response = await self._endpoint.send_request(request, Peer(peer.transport, peer.host, peer.port))
+            response = await self._endpoint.send_request(request, peer)
         except TransactionTimeout as exc:
             raise DeviceTimeout(device_id, what) from exc
         if not 200 <= response.status < 300:
@@ -145,7 +145,7 @@ class DeviceCommander:
             "SUBSCRIBE", device_id, peer, body=build_query("Catalog", sn, device_id),
             content_type=MANSCDP_CONTENT_TYPE, extra=[("Event", f"Catalog;id={sn}"), ("Expires", str(expires))])
         try:
-            response = await self._endpoint.send_request(request, Peer(peer.transport, peer.host, peer.port))
+            response = await self._endpoint.send_request(request, peer)
         except TransactionTimeout as exc:
             raise DeviceTimeout(device_id, "catalog SUBSCRIBE") from exc
         if not 200 <= response.status < 300:

@@ -15,7 +15,7 @@ from clearsight.gb28181.manscdp import (
     parse_catalog_response,
     parse_manscdp,
 )
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import PresenceTracker
 from clearsight.sip.endpoint import IncomingRequest
 from clearsight.sip.errors import SipParseError
 
@@ -68,7 +68,7 @@ class MessageRouter:
             logger.debug("device %s: %s %s not handled", device_id, message.root_kind.value, message.cmd_type)
 
     async def _keepalive(self, incoming: IncomingRequest, device_id: str) -> None:
-        peer = DevicePeer(incoming.peer.transport, incoming.peer.host, incoming.peer.port)
+        peer = incoming.peer
         if self._presence.keepalive(device_id, peer, self._clock()):
             await incoming.respond(200)
         else:

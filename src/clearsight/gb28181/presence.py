@@ -11,25 +11,18 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from clearsight.sip.transport import Peer
+
 logger = logging.getLogger(__name__)
 
 # GB/T 28181-2016 §9.6: a device is offline after three missed keepalives.
 KEEPALIVE_MISSES_BEFORE_OFFLINE = 3
 
 
-@dataclass(frozen=True, slots=True)
-class DevicePeer:
-    """Where a device's SIP requests come from, and so where ours must go."""
-
-    transport: str
-    host: str
-    port: int
-
-
 @dataclass(slots=True)
 class DevicePresence:
     device_id: str
-    peer: DevicePeer
+    peer: Peer
     online: bool
     registered_at: datetime
     expires_at: datetime
@@ -38,12 +31,12 @@ class DevicePresence:
 
 @dataclass(frozen=True, slots=True)
 class PresenceChange:
-    """One device's state to persist. `registration` is set when the registration itself changed."""
+    """One device's state to persist, with its registration (address and lifetime)."""
 
     device_id: str
     online: bool
     last_keepalive: datetime | None
-    peer: DevicePeer | None = None
+    peer: Peer | None = None
     registered_at: datetime | None = None
     expires_at: datetime | None = None
 
@@ -102,7 +95,7 @@ class PresenceTracker:
         presence = self._devices.get(device_id)
         return presence is not None and presence.online
 
-    def registered(self, device_id: str, peer: DevicePeer, expires: int, now: datetime) -> bool:
+    def registered(self, device_id: str, peer: Peer, expires: int, now: datetime) -> bool:
         """Record a successful REGISTER; returns True when the device was not online before."""
         presence = self._devices.get(device_id)
         came_online = presence is None or not presence.online
@@ -133,7 +126,7 @@ class PresenceTracker:
         self._urgent.add(device_id)
         return True
 
-    def keepalive(self, device_id: str, peer: DevicePeer, now: datetime) -> bool:
+    def keepalive(self, device_id: str, peer: Peer, now: datetime) -> bool:
         """Record a keepalive; False when the device is not registered (it must register again)."""
         presence = self._devices.get(device_id)
         if presence is None or not presence.online or now >= presence.expires_at:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from clearsight.gb28181.presence import DevicePeer, PresenceTracker
+from clearsight.gb28181.presence import PresenceTracker
 from clearsight.sip.address import NameAddress
 from clearsight.sip.digest import DigestAuthenticator, DigestError, DigestVerdict, parse_credentials
 from clearsight.sip.endpoint import IncomingRequest
@@ -109,7 +109,7 @@ class Registrar:
             await incoming.respond(403, "Forbidden")
             return RegistrationOutcome(device_id, 403)
 
-        peer = DevicePeer(incoming.peer.transport, incoming.peer.host, incoming.peer.port)
+        peer = incoming.peer
         if expires == 0:
             went_offline = self._presence.unregistered(device_id)
             await incoming.respond(200, headers=[("Date", gb_date(now, self._device_tz)), ("Expires", "0")])

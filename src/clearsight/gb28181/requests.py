@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from clearsight.gb28181.presence import DevicePeer
 from clearsight.sip.headers import Headers
 from clearsight.sip.message import SipRequest
+from clearsight.sip.transport import Peer
 
 MANSCDP_CONTENT_TYPE = "Application/MANSCDP+xml"
 
@@ -28,7 +28,7 @@ class RequestFactory:
         self._cseq = self._cseq % 2_000_000_000 + 1
         return self._cseq
 
-    def request(self, method: str, target_id: str, peer: DevicePeer, *, body: bytes = b"",
+    def request(self, method: str, target_id: str, peer: Peer, *, body: bytes = b"",
                 content_type: str | None = None, extra: list[tuple[str, str]] | None = None) -> SipRequest:
         uri = f"sip:{target_id}@{peer.host}:{peer.port}"
         headers = Headers()
@@ -43,5 +43,5 @@ class RequestFactory:
             headers.add("Content-Type", content_type)
         return SipRequest(headers=headers, body=body, method=method, uri=uri)
 
-    def message(self, target_id: str, peer: DevicePeer, body: bytes) -> SipRequest:
+    def message(self, target_id: str, peer: Peer, body: bytes) -> SipRequest:
         return self.request("MESSAGE", target_id, peer, body=body, content_type=MANSCDP_CONTENT_TYPE)

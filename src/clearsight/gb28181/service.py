@@ -22,7 +22,7 @@ from clearsight.gb28181.errors import DeviceCommandError
 from clearsight.gb28181.live import LiveSession, LiveSessionManager
 from clearsight.gb28181.manscdp import CatalogItem, DeviceStatus, parse_device_info, parse_device_status
 from clearsight.gb28181.message_router import MessageRouter
-from clearsight.gb28181.presence import DevicePeer, PresenceChange, PresenceTracker, utc_now
+from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
 from clearsight.gb28181.registrar import Registrar
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.gb28181.ssrc import SsrcAllocator
@@ -30,6 +30,7 @@ from clearsight.registry.records import PresenceUpdate, RegistrationRecord
 from clearsight.registry.store import RegistryStore
 from clearsight.sip.digest import DigestAuthenticator
 from clearsight.sip.endpoint import IncomingRequest, SipEndpoint, SipObserver
+from clearsight.sip.transport import Peer
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class Gb28181Service:
         self.router = MessageRouter(presence=self.presence, commander=self.commander, clock=clock,
                                     on_catalog_events=self._catalog_events)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._known_registrations: dict[str, tuple[DevicePeer, datetime]] = {}
+        self._known_registrations: dict[str, tuple[Peer, datetime]] = {}
         self._flush_lock = asyncio.Lock()
         self._urgent = asyncio.Event()
         # Device synchronisation jobs (full sync after coming online, or subscription renewal), worked by
@@ -311,7 +312,7 @@ class Gb28181Service:
                     change.registered_at, change.expires_at))
         await self.registry.record_registrations(registrations)
         for r in registrations:
-            self._known_registrations[r.device_id] = (DevicePeer(r.transport.upper(), r.remote_host,
+            self._known_registrations[r.device_id] = (Peer(r.transport.upper(), r.remote_host,
                                                                  r.remote_port), r.expires_at)
         await self.registry.apply_presence([PresenceUpdate(c.device_id, c.online, c.last_keepalive)
                                             for c in changes])
