@@ -101,26 +101,11 @@ class RegistryStore:
         registered_at: datetime,
         expires_at: datetime,
     ) -> None:
-        """Record a (re-)registration: the device is online, reachable at the given address."""
-        if not 0 < len(device_id) <= GB_ID_LENGTH:
-            raise ValueError(f"device ID {device_id!r} is not a GB ID")
-        transport = Transport(transport.lower()).value
-        now = utc_now()
-        values: dict[str, Any] = {
-            "transport": transport,
-            "remote_host": remote_host,
-            "remote_port": remote_port,
-            "online": True,
-            "registered_at": registered_at,
-            "expires_at": expires_at,
-            "last_keepalive": registered_at,
-            "updated_at": now,
-        }
+        """Record one (re-)registration: the device is online, reachable at the given address."""
+        await self.record_registrations(
+            [RegistrationRecord(device_id, transport, remote_host, remote_port, registered_at, expires_at)])
         if name is not None:
-            values["name"] = name
-        async with self._write() as session:
-            insert = writer.insert_for(session, DEVICES).values(id=device_id, created_at=now, **values)
-            await session.execute(insert.on_conflict_do_update(index_elements=["id"], set_=values))
+            await self._update_device(device_id, name=name)
         logger.debug("device %s registered from %s:%s/%s", device_id, remote_host, remote_port, transport)
 
     async def record_registrations(self, registrations: Sequence[RegistrationRecord]) -> None:
