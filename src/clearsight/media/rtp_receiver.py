@@ -1,24 +1,27 @@
-"""Receive one RTP stream over UDP and turn it into elementary-stream frames.
+"""Receive one RTP stream over UDP or TCP and turn it into elementary-stream frames.
 
-The asyncio shell around the sans-I/O pieces: each datagram goes through `parse_rtp` (bad packets are
-counted and dropped), `StreamStats` (the SSRC gate, with its "wrong SSRC" report), `ReorderBuffer`, then
-payload detection on the first packets released and, for an MPEG program stream, `PsDemuxer`; every
-frame the demuxer completes is handed to `on_frame`. Other payload kinds (TS, raw H.264/H.265 RTP) are
-detected and reported as unsupported: this slice handles PS only.
+`RtpStreamPipeline` is the transport-independent core, sans-I/O: each packet goes through `parse_rtp` (bad
+packets are counted and dropped), `StreamStats` (the SSRC gate, with its "wrong SSRC" report),
+`ReorderBuffer`, then payload detection on the first packets released and, for an MPEG program stream,
+`PsDemuxer`; every frame the demuxer completes is handed to `on_frame`. Other payload kinds (TS, raw
+H.264/H.265 RTP) are detected and reported as unsupported: only PS is demultiplexed so far.
 
-`first_packet` resolves on the first datagram that parses as RTP, whatever its SSRC, so that "no RTP at
-all" and "RTP with the wrong SSRC" stay distinguishable; `payload_detected` resolves with the payload
-kind once it is known.
+`RtpReceiver` is the asyncio shell feeding it: a UDP socket (datagrams) and/or a TCP media link
+(`clearsight.media.rtp_tcp`: RFC 4571 frames, listening for the device or connecting to it), both on the
+same port number so that the SDP answer can still pick the transport; `stop_udp()` / `stop_listening()`
+drop what the answer did not pick. `first_packet` resolves on the first packet that parses as RTP, whatever
+its SSRC, so that "no RTP at all" and "RTP with the wrong SSRC" stay distinguishable; `payload_detected`
+resolves with the payload kind once it is known; `last_rtp_at` tells a watchdog when media last arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from clearsight.media.es import EsFrame
 from clearsight.media.payload import MAX_PAYLOADS_EXAMINED, PayloadKind, detect_payload
@@ -26,6 +29,7 @@ from clearsight.media.ps_demux import PsDemuxer
 from clearsight.media.reorder import ReorderBuffer
 from clearsight.media.rtp import RtpError, RtpPacket, parse_rtp
 from clearsight.media.rtp_stats import StreamStats
+from clearsight.media.rtp_tcp import CONNECT_TIMEOUT, TcpMediaLink
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +37,8 @@ logger = logging.getLogger(__name__)
 DETECTION_PACKETS = 8
 # Receive buffer asked of the kernel: a keyframe burst of a few hundred packets must not overflow it.
 SOCKET_RECEIVE_BUFFER = 2 * 1024 * 1024
+# Ephemeral ports tried to find one free for both UDP and TCP.
+DUAL_BIND_ATTEMPTS = 16
 
 FrameHandler = Callable[[EsFrame], None]
 
@@ -49,15 +55,19 @@ class UnsupportedPayload(Exception):
 class ReceiverCounters:
     """What arrived, for diagnosis."""
 
-    datagrams: int = 0
+    datagrams: int = 0  # packets received: UDP datagrams and RFC 4571 frames
     bad_packets: int = 0  # not RTP (too short, wrong version, RTCP on the RTP port)
     wrong_ssrc: int = 0  # RTP dropped by the SSRC gate
     frames: int = 0  # frames handed to on_frame
     undecoded_packets: int = 0  # released packets dropped because the payload kind is unsupported
 
 
-class RtpReceiver(asyncio.DatagramProtocol):
-    """One UDP socket, one RTP stream. `start()` binds; `close()` releases the port."""
+class RtpStreamPipeline:
+    """parse → StreamStats → ReorderBuffer → payload detection → PsDemuxer → `on_frame`, for one stream.
+
+    Sans-I/O: `feed()` takes each packet with its arrival time, `poll()` releases what the reorder buffer
+    held past `next_deadline`. The caller owns sockets and timers.
+    """
 
     def __init__(self, *, expected_ssrc: int | None, on_frame: FrameHandler | None = None, label: str = "") -> None:
         self.label = label
@@ -67,88 +77,41 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.demuxer = PsDemuxer(label=label)
         self.payload_kind: PayloadKind | None = None
         self.on_frame: FrameHandler = on_frame or _discard
+        self.rtp_seen = False  # a packet parsed as RTP, whatever its SSRC
+        self.last_rtp_at: float | None = None  # arrival time of the last packet the SSRC gate let through
         self._detecting: list[bytes] = []
-        self._transport: asyncio.DatagramTransport | None = None
-        self._poll_handle: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.first_packet: asyncio.Future[None] | None = None
-        self.payload_detected: asyncio.Future[PayloadKind] | None = None
-        self.host = ""
-        self.port = 0
 
-    # --- lifecycle -------------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Bind on `host`:`port` (0: an ephemeral port) and return the port bound."""
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self.first_packet = loop.create_future()
-        self.payload_detected = loop.create_future()
-        transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port))
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
-        self.host, self.port = transport.get_extra_info("sockname")[:2]
-        logger.debug("stream %s: receiving RTP on %s:%d", self.label, self.host, self.port)
-        return self.port
-
-    def close(self) -> None:
-        if self._poll_handle is not None:
-            self._poll_handle.cancel()
-            self._poll_handle = None
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        for future in (self.first_packet, self.payload_detected):
-            if future is not None and not future.done():
-                future.cancel()
+    @property
+    def next_deadline(self) -> float | None:
+        return self.reorder.next_deadline
 
     def expect_ssrc(self, ssrc: int | None) -> None:
         """Change the SSRC expected (the device's answer named another); only before RTP arrives."""
         if self.counters.datagrams == 0:
             self.stats = StreamStats(ssrc, stream_id=self.label)
 
-    # --- asyncio.DatagramProtocol ----------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+    def feed(self, data: bytes, now: float, source: object = None) -> None:
+        """One packet (a datagram or an RFC 4571 frame) arrived at `now` from `source`."""
         self.counters.datagrams += 1
         try:
             packet = parse_rtp(data)
         except RtpError as exc:
             self.counters.bad_packets += 1
             if self.counters.bad_packets == 1:
-                logger.info("stream %s: dropping non-RTP datagram from %s: %s", self.label, addr, exc)
+                logger.info("stream %s: dropping non-RTP packet from %s: %s", self.label, source, exc)
             return
-        if self.first_packet is not None and not self.first_packet.done():
-            self.first_packet.set_result(None)
-        assert self._loop is not None
-        now = self._loop.time()
+        self.rtp_seen = True
         if not self.stats.accept(packet, now):
             self.counters.wrong_ssrc += 1
             return
+        self.last_rtp_at = now
         late_before = self.reorder.counters.late
         released = self.reorder.push(packet, now)
         self.stats.record_late(self.reorder.counters.late - late_before)
         self._release(released)
-        self._schedule_poll()
 
-    def error_received(self, exc: Exception) -> None:
-        logger.warning("stream %s: socket error: %s", self.label, exc)
-
-    # --- pipeline --------------------------------------------------------------------------------
-    def _schedule_poll(self) -> None:
-        if self._poll_handle is not None or self._loop is None:
-            return
-        deadline = self.reorder.next_deadline
-        if deadline is not None:
-            self._poll_handle = self._loop.call_at(deadline, self._poll)
-
-    def _poll(self) -> None:
-        self._poll_handle = None
-        assert self._loop is not None
-        self._release(self.reorder.poll(self._loop.time()))
-        self._schedule_poll()
+    def poll(self, now: float) -> None:
+        self._release(self.reorder.poll(now))
 
     def _release(self, packets: list[RtpPacket]) -> None:
         for packet in packets:
@@ -170,8 +133,6 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.payload_kind = kind
         held, self._detecting = self._detecting, []
         logger.info("stream %s: payload is %s", self.label, kind.value)
-        if self.payload_detected is not None and not self.payload_detected.done():
-            self.payload_detected.set_result(kind)
         if kind is PayloadKind.MPEG_PS:
             for data in held:
                 self._demux(data)
@@ -183,6 +144,173 @@ class RtpReceiver(asyncio.DatagramProtocol):
         while (frame := self.demuxer.next_frame()) is not None:
             self.counters.frames += 1
             self.on_frame(frame)
+
+
+class _UdpRtpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, receiver: RtpReceiver) -> None:
+        self._receiver = receiver
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        self._receiver.packet_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.warning("stream %s: socket error: %s", self._receiver.label, exc)
+
+
+class RtpReceiver:
+    """One RTP stream: a UDP socket and/or a TCP link on one port. `start()` binds; `close()` releases."""
+
+    def __init__(self, *, expected_ssrc: int | None, on_frame: FrameHandler | None = None, label: str = "") -> None:
+        self.label = label
+        self.pipeline = RtpStreamPipeline(expected_ssrc=expected_ssrc, on_frame=on_frame, label=label)
+        self.tcp: TcpMediaLink | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._poll_handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.first_packet: asyncio.Future[None] | None = None
+        self.payload_detected: asyncio.Future[PayloadKind] | None = None
+        self.host = ""
+        self.port = 0
+
+    # --- the pipeline's state, as callers knew it ------------------------------------------------
+    @property
+    def counters(self) -> ReceiverCounters:
+        return self.pipeline.counters
+
+    @property
+    def stats(self) -> StreamStats:
+        return self.pipeline.stats
+
+    @property
+    def payload_kind(self) -> PayloadKind | None:
+        return self.pipeline.payload_kind
+
+    @property
+    def on_frame(self) -> FrameHandler:
+        return self.pipeline.on_frame
+
+    @on_frame.setter
+    def on_frame(self, handler: FrameHandler) -> None:
+        self.pipeline.on_frame = handler
+
+    @property
+    def last_rtp_at(self) -> float | None:
+        """Loop time of the last packet with the expected SSRC (None before the first)."""
+        return self.pipeline.last_rtp_at
+
+    @property
+    def tcp_ended(self) -> asyncio.Future[str] | None:
+        """Resolves with a reason when the stream's TCP connection ends; None without TCP."""
+        return self.tcp.ended if self.tcp is not None else None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0, *, udp: bool = True, tcp: bool = False) -> int:
+        """Bind UDP and/or listen on TCP on `host`:`port` (0: an ephemeral port, the same for both)."""
+        if not udp and not tcp:
+            raise ValueError("start() needs udp, tcp or both")
+        self._bind_loop()
+        attempts = DUAL_BIND_ATTEMPTS if udp and tcp and port == 0 else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                self.port = await self._open(host, port, udp=udp, tcp=tcp)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or attempt == attempts:
+                    raise
+        self.host = host
+        logger.debug("stream %s: receiving RTP on %s:%d (%s)", self.label, self.host, self.port,
+                     "+".join(name for name, on in (("UDP", udp), ("TCP", tcp)) if on))
+        return self.port
+
+    async def _open(self, host: str, port: int, *, udp: bool, tcp: bool) -> int:
+        bound = await self._open_udp(host, port) if udp else port
+        if tcp:
+            self.tcp = TcpMediaLink(label=self.label, on_packet=self.packet_received)
+            try:
+                bound = await self.tcp.listen(host, bound)
+            except OSError:
+                self.stop_udp()
+                self.tcp.close()
+                self.tcp = None
+                raise
+        return bound
+
+    async def connect(self, host: str, port: int, *, within: float = CONNECT_TIMEOUT) -> None:
+        """Open the TCP media connection to the device (TCP active); MediaConnectError when that fails."""
+        self._bind_loop()
+        if self.tcp is None:
+            self.tcp = TcpMediaLink(label=self.label, on_packet=self.packet_received)
+        self.tcp.stop_listening()
+        await self.tcp.connect(host, port, within=within)
+
+    def _bind_loop(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self.first_packet = self._loop.create_future()
+            self.payload_detected = self._loop.create_future()
+
+    async def _open_udp(self, host: str, port: int) -> int:
+        assert self._loop is not None
+        transport, _ = await self._loop.create_datagram_endpoint(lambda: _UdpRtpProtocol(self), local_addr=(host, port))
+        self._udp = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
+        return int(transport.get_extra_info("sockname")[1])
+
+    def stop_udp(self) -> None:
+        """Close the UDP socket (the answer chose TCP)."""
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+
+    def stop_listening(self) -> None:
+        """Stop accepting TCP connections (the answer chose UDP, or the platform connects); one adopted stays."""
+        if self.tcp is not None:
+            self.tcp.stop_listening()
+
+    def close(self) -> None:
+        if self._poll_handle is not None:
+            self._poll_handle.cancel()
+            self._poll_handle = None
+        self.stop_udp()
+        if self.tcp is not None:
+            self.tcp.close()
+        for future in (self.first_packet, self.payload_detected):
+            if future is not None and not future.done():
+                future.cancel()
+
+    def expect_ssrc(self, ssrc: int | None) -> None:
+        """Change the SSRC expected (the device's answer named another); only before RTP arrives."""
+        self.pipeline.expect_ssrc(ssrc)
+
+    # --- packets from either transport -----------------------------------------------------------
+    def packet_received(self, data: bytes, source: object = None) -> None:
+        assert self._loop is not None
+        pipeline = self.pipeline
+        pipeline.feed(data, self._loop.time(), source)
+        if pipeline.rtp_seen and self.first_packet is not None and not self.first_packet.done():
+            self.first_packet.set_result(None)
+        kind = pipeline.payload_kind
+        if kind is not None and self.payload_detected is not None and not self.payload_detected.done():
+            self.payload_detected.set_result(kind)
+        self._schedule_poll()
+
+    def _schedule_poll(self) -> None:
+        if self._poll_handle is not None or self._loop is None:
+            return
+        deadline = self.pipeline.next_deadline
+        if deadline is not None:
+            self._poll_handle = self._loop.call_at(deadline, self._poll)
+
+    def _poll(self) -> None:
+        self._poll_handle = None
+        assert self._loop is not None
+        self.pipeline.poll(self._loop.time())
+        kind = self.pipeline.payload_kind
+        if kind is not None and self.payload_detected is not None and not self.payload_detected.done():
+            self.payload_detected.set_result(kind)
+        self._schedule_poll()
 
 
 def _discard(_frame: EsFrame) -> None:
