@@ -1,11 +1,14 @@
-"""Live view over UDP, in one process: the real platform stack and a real simulator on one event loop."""
+"""Live view over UDP, in one process: the real platform stack and a real simulator on one event loop.
+
+The `stack` fixture and the helpers here are shared with `test_live_tcp.py`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +22,6 @@ from clearsight.media.es import EsFrame
 from clearsight.media.payload import PayloadKind
 from clearsight.server import Platform, running_platform
 from clearsight.sim.simulator import Simulator, SimulatorConfig
-from clearsight.sip.endpoint import Peer
-from clearsight.sip.headers import Headers
-from clearsight.sip.message import SipRequest
 from tests.integration.processes import ADMIN_PASSWORD, DEVICE_PASSWORD, PLATFORM_ID, free_port
 
 pytestmark = pytest.mark.integration
@@ -36,6 +36,7 @@ class Stack:
     platform: Platform
     sim: Simulator
     events: list[dict[str, object]]
+    hooks: list[Callable[[dict[str, object]], None]]  # called with each simulator event as it happens
 
     async def wait_event(self, kind: str, within: float = 10.0, **fields: object) -> dict[str, object]:
         deadline = time.monotonic() + within
@@ -54,12 +55,18 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
                         admin_password=ADMIN_PASSWORD)
     async with running_platform(settings) as platform:
         events: list[dict[str, object]] = []
+        hooks: list[Callable[[dict[str, object]], None]] = []
+
+        def record(event: dict[str, object]) -> None:
+            events.append(event)
+            for hook in hooks:
+                hook(event)
+
         sim = Simulator(SimulatorConfig(platform_host="127.0.0.1", platform_port=settings.sip_port,
-                                        platform_id=PLATFORM_ID, password=DEVICE_PASSWORD, channels=2),
-                        events.append)
+                                        platform_id=PLATFORM_ID, password=DEVICE_PASSWORD, channels=2), record)
+        result = Stack(platform, sim, events, hooks)
         await sim.start()
         try:
-            result = Stack(platform, sim, events)
             assert await sim.register_all() == 1
             await result.wait_event("catalog_sent", device=DEVICE_ID)
             yield result
@@ -67,7 +74,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             await sim.close()
 
 
-async def _frames(queue: asyncio.Queue[EsFrame], count: int, within: float) -> list[EsFrame]:
+async def next_frames(queue: asyncio.Queue[EsFrame], count: int, within: float) -> list[EsFrame]:
     frames: list[EsFrame] = []
     async with asyncio.timeout(within):
         while len(frames) < count:
@@ -75,7 +82,7 @@ async def _frames(queue: asyncio.Queue[EsFrame], count: int, within: float) -> l
     return frames
 
 
-def _decode(frame: EsFrame) -> list[av.VideoFrame]:
+def decode_h264(frame: EsFrame) -> list[av.VideoFrame]:
     context = av.CodecContext.create("h264", "r")
     pictures: list[av.VideoFrame] = []
     for packet in [*context.parse(frame.data), *context.parse(None)]:
@@ -90,7 +97,7 @@ async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: 
     await stack.wait_event("invite", channel=CHANNEL_ID, status=200, ssrc=session.ssrc.text)
     await stack.wait_event("stream_started", channel=CHANNEL_ID)
 
-    frames = await _frames(session.frames, 12, within=10.0)
+    frames = await next_frames(session.frames, 12, within=10.0)
     video = [f for f in frames if f.is_video]
     pts = [f.pts for f in video]
     assert len(video) >= 10
@@ -98,7 +105,7 @@ async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: 
     assert all(b > a for a, b in itertools.pairwise(pts))
     keyframes = [f for f in video if f.keyframe]
     assert keyframes, "no keyframe among the first frames"
-    pictures = _decode(keyframes[0])
+    pictures = decode_h264(keyframes[0])
     assert pictures and (pictures[0].width, pictures[0].height) == (320, 180)
     assert session.receiver.counters.bad_packets == 0
     assert session.receiver.counters.wrong_ssrc == 0
@@ -113,24 +120,44 @@ async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: 
 
 async def test_bye_from_the_device_ends_the_session(stack: Stack) -> None:
     session = await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)
-    await _frames(session.frames, 1, within=10.0)
-    # The simulator has no command for a device-side BYE yet: send one in its dialog by hand.
-    call_id = next(iter(stack.platform.gb28181.live._by_call_id))
-    dialog = session.dialog
-    assert dialog is not None
-    headers = Headers()
-    headers.add("From", dialog.remote_party)
-    headers.add("To", dialog.local_party)
-    headers.add("Call-ID", call_id)
-    headers.add("CSeq", "1 BYE")
-    bye = SipRequest(headers=headers, method="BYE", uri=f"sip:{PLATFORM_ID}@127.0.0.1")
-    platform_peer = Peer("UDP", "127.0.0.1", stack.platform.settings.sip_port)
-    response = await stack.sim.endpoint.send_request(bye, platform_peer)
-    assert response.status == 200
+    await next_frames(session.frames, 1, within=10.0)
+    assert await stack.sim.live.bye(CHANNEL_ID) == 1
     async with asyncio.timeout(5):
         await session.closed.wait()
     assert session.close_reason == "device sent BYE"
+    await stack.wait_event("bye", channel=CHANNEL_ID, status=200)
+    stopped = await stack.wait_event("stream_stopped", channel=CHANNEL_ID)
+    assert stopped["reason"] == "device-bye"
     assert stack.platform.gb28181.live.sessions == []
+    assert not stack.platform.gb28181.live.ssrcs.is_allocated(session.ssrc)
+    assert stack.sim.live.active == 0
+
+
+async def test_rtp_stopping_mid_stream_ends_the_session_with_a_bye(stack: Stack) -> None:
+    live = stack.platform.gb28181.live
+    live.media_timeout = 1.0
+    session = await live.open(DEVICE_ID, CHANNEL_ID)
+    await next_frames(session.frames, 5, within=10.0)
+    stack.sim.live.mute(CHANNEL_ID)
+    muted_at = time.monotonic()
+    async with asyncio.timeout(5):
+        await session.closed.wait()
+    assert 0.9 <= time.monotonic() - muted_at < 3.0
+    assert session.close_reason == "no RTP for 1 s"
+    stopped = await stack.wait_event("stream_stopped", channel=CHANNEL_ID)
+    assert stopped["reason"] == "bye"  # the platform ended the dialog
+    assert live.sessions == []
+    assert not live.ssrcs.is_allocated(session.ssrc)
+
+
+async def test_a_steady_stream_outlives_the_media_timeout(stack: Stack) -> None:
+    live = stack.platform.gb28181.live
+    live.media_timeout = 0.5
+    session = await live.open(DEVICE_ID, CHANNEL_ID)
+    await asyncio.sleep(1.5)
+    assert not session.closed.is_set(), session.close_reason
+    await session.close()
+    assert session.close_reason == "closed by the platform"
 
 
 async def test_device_that_never_sends_rtp_fails_at_no_rtp(stack: Stack) -> None:

@@ -1,15 +1,25 @@
-"""Live view (GB/T 28181-2016 §9.2): INVITE a channel, receive its RTP over UDP, hand out its frames.
+"""Live view (GB/T 28181-2016 §9.2): INVITE a channel, receive its RTP over UDP or TCP, hand out its frames.
 
 `LiveSessionManager.open` walks the steps a stream needs and says which one failed when it does:
 
 1. ``invite``: SSRC and receive port allocated, INVITE with ``Subject`` and an SDP offer sent; the device
    must answer 2xx (a non-2xx answer, no answer or an unusable SDP answer fail here). ACK follows.
-2. ``no-rtp``: the first RTP packet must arrive within ``no_rtp_timeout`` seconds.
-3. ``wrong-ssrc``: RTP arrived but none of it with the SSRC expected.
-4. ``payload``: the payload must be recognised and be MPEG-PS (the only kind demultiplexed so far).
+2. ``connect``: TCP active only (the device answered ``a=setup:passive``): the platform connects to the
+   device's answered address and port within ``connect_timeout`` seconds.
+3. ``no-rtp``: the first RTP packet must arrive within ``no_rtp_timeout`` seconds (TCP passive: the device
+   must connect to the offered port first; the detail says which of the two did not happen).
+4. ``wrong-ssrc``: RTP arrived but none of it with the SSRC expected.
+5. ``payload``: the payload must be recognised and be MPEG-PS (the only kind demultiplexed so far).
 
-After that the session's `frames` queue fills with `EsFrame`s until `close()` (BYE from us) or a BYE from
-the device. TCP media comes later.
+The offer's transport is the caller's (``transport=``, else the manager's ``default_transport``): UDP
+(``RTP/AVP``), TCP passive (``TCP/RTP/AVP``, ``a=setup:passive``: the platform listens, the device
+connects) or TCP active (``a=setup:active``: the platform connects). The receiver listens on UDP and TCP
+on the same port whatever was offered, so the device's answer decides (`sdp_negotiate.MediaPlan`), and the
+transport not chosen is closed; `LiveSession.transport` is what was negotiated.
+
+After that the session's `frames` queue fills with `EsFrame`s until `close()` (BYE from us), a BYE from the
+device, ``media_timeout`` seconds without RTP (BYE, ``close_reason`` "no RTP for 10 s") or the end of the
+TCP media connection (BYE, the reason says how it ended). `LiveSession.closed` is set in every case.
 """
 
 from __future__ import annotations
@@ -19,22 +29,25 @@ import contextlib
 import enum
 import logging
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from clearsight.gb28181.commander import DeviceCommander
 from clearsight.gb28181.errors import DeviceOffline
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.gb28181.sdp import MediaTransport, SdpError, parse_sdp
 from clearsight.gb28181.sdp_build import build_offer, subject_header
-from clearsight.gb28181.sdp_negotiate import negotiate
+from clearsight.gb28181.sdp_negotiate import MediaPlan, negotiate
 from clearsight.gb28181.ssrc import Ssrc, SsrcAllocator, SsrcExhausted, StreamKind
 from clearsight.media.es import EsFrame
 from clearsight.media.payload import PayloadKind
 from clearsight.media.rtp_receiver import RtpReceiver
+from clearsight.media.rtp_tcp import CONNECT_TIMEOUT, MediaConnectError, format_peer
 from clearsight.sip.dialog import Dialog, DialogError
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
 from clearsight.sip.errors import SipError
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SDP_CONTENT_TYPE = "APPLICATION/SDP"  # RFC 4566 §5 media type, as GB/T 28181 devices write it
 # Seconds a device has to answer the INVITE with a final response.
@@ -47,12 +60,15 @@ PAYLOAD_TIMEOUT = 5.0
 FRAME_QUEUE_SIZE = 512
 # Seconds a BYE may take to be answered when we end a session.
 BYE_TIMEOUT = 5.0
+# Seconds without RTP, once streaming, before the session is ended with a BYE.
+MEDIA_TIMEOUT = 10.0
 
 
 class LiveStep(enum.StrEnum):
     """The step of opening a live stream that failed."""
 
     INVITE = "invite"
+    CONNECT = "connect"
     NO_RTP = "no-rtp"
     WRONG_SSRC = "wrong-ssrc"
     PAYLOAD = "payload"
@@ -78,6 +94,7 @@ class LiveSession:
     ssrc: Ssrc
     receiver: RtpReceiver
     peer: Peer
+    transport: MediaTransport = MediaTransport.UDP  # offered, then the platform's side as negotiated
     dialog: Dialog | None = None
     payload_kind: PayloadKind | None = None
     frames: asyncio.Queue[EsFrame] = field(default_factory=lambda: asyncio.Queue(FRAME_QUEUE_SIZE))
@@ -85,6 +102,7 @@ class LiveSession:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_reason: str | None = None
     _manager: LiveSessionManager | None = field(default=None, repr=False)
+    _watchdog: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def deliver(self, frame: EsFrame) -> None:
         if self.frames.full():
@@ -102,8 +120,10 @@ class LiveSessionManager:
     """Opens and tracks live sessions for `Gb28181Service`; routes the device's BYE to its session."""
 
     def __init__(self, endpoint: SipEndpoint, factory: RequestFactory, commander: DeviceCommander, *,
-                 media_host: str, ssrcs: SsrcAllocator, invite_timeout: float = INVITE_TIMEOUT,
-                 no_rtp_timeout: float = NO_RTP_TIMEOUT, payload_timeout: float = PAYLOAD_TIMEOUT) -> None:
+                 media_host: str, ssrcs: SsrcAllocator, default_transport: MediaTransport = MediaTransport.UDP,
+                 invite_timeout: float = INVITE_TIMEOUT, no_rtp_timeout: float = NO_RTP_TIMEOUT,
+                 payload_timeout: float = PAYLOAD_TIMEOUT, connect_timeout: float = CONNECT_TIMEOUT,
+                 media_timeout: float = MEDIA_TIMEOUT) -> None:
         self._endpoint = endpoint
         self._factory = factory
         self._commander = commander
@@ -112,6 +132,9 @@ class LiveSessionManager:
         self.invite_timeout = invite_timeout
         self.no_rtp_timeout = no_rtp_timeout
         self.payload_timeout = payload_timeout
+        self.default_transport = default_transport
+        self.connect_timeout = connect_timeout
+        self.media_timeout = media_timeout
         self._by_call_id: dict[str, LiveSession] = {}
 
     @property
@@ -123,8 +146,12 @@ class LiveSessionManager:
         return incoming.request.call_id in self._by_call_id
 
     # --- opening ---------------------------------------------------------------------------------
-    async def open(self, device_id: str, channel_id: str) -> LiveSession:
-        """Open live view of `channel_id` on `device_id`; raises LiveViewError naming the failed step."""
+    async def open(self, device_id: str, channel_id: str, *, transport: MediaTransport | None = None) -> LiveSession:
+        """Open live view of `channel_id` on `device_id`; raises LiveViewError naming the failed step.
+
+        `transport` is the platform's side offered (default: `default_transport`); the device may answer
+        another, which `LiveSession.transport` then names.
+        """
         try:
             device_peer = self._commander.peer_of(device_id)
             ssrc = self.ssrcs.allocate(StreamKind.PLAY)
@@ -133,7 +160,8 @@ class LiveSessionManager:
         label = f"{channel_id}/{ssrc}"
         receiver = RtpReceiver(expected_ssrc=ssrc.value, label=label)
         session = LiveSession(device_id, channel_id, ssrc, receiver,
-                              Peer(device_peer.transport, device_peer.host, device_peer.port), _manager=self)
+                              Peer(device_peer.transport, device_peer.host, device_peer.port),
+                              transport=transport or self.default_transport, _manager=self)
         receiver.on_frame = session.deliver
         try:
             await self._establish(session)
@@ -143,8 +171,10 @@ class LiveSessionManager:
         except BaseException:
             await self.close(session, reason="setup abandoned")
             raise
-        logger.info("live %s (device %s): streaming %s, SSRC %s", channel_id, device_id,
-                    session.payload_kind.value if session.payload_kind else "?", ssrc)
+        logger.info("live %s (device %s): streaming %s over %s, SSRC %s", channel_id, device_id,
+                    session.payload_kind.value if session.payload_kind else "?", session.transport.value, ssrc)
+        session._watchdog = asyncio.create_task(self._watch(session), name=f"live-watch {label}")
+        session._watchdog.add_done_callback(_log_watch_failure)
         return session
 
     def _fail(self, session: LiveSession, step: LiveStep, detail: str) -> LiveViewError:
@@ -153,9 +183,10 @@ class LiveSessionManager:
 
     async def _establish(self, session: LiveSession) -> None:
         receiver = session.receiver
-        port = await receiver.start(self.media_host, 0)
+        offered = session.transport
+        port = await receiver.start(self.media_host, 0, udp=True, tcp=True)
         offer = build_offer(session=StreamKind.PLAY, channel_id=session.channel_id, media_host=self.media_host,
-                            media_port=port, ssrc=session.ssrc, transport=MediaTransport.UDP,
+                            media_port=port, ssrc=session.ssrc, transport=offered,
                             origin_user=self._factory.platform_id)
         device_peer = self._commander.peer_of(session.device_id)
         invite = self._factory.request(
@@ -181,33 +212,97 @@ class LiveSessionManager:
             raise self._fail(session, LiveStep.INVITE, f"unusable SDP answer: {exc.reason}") from exc
         for note in plan.notes:
             logger.info("live %s (device %s): %s", session.channel_id, session.device_id, note)
-        if plan.transport is not MediaTransport.UDP:
-            raise self._fail(session, LiveStep.INVITE, f"device chose {plan.transport.value} media; only UDP so far")
+        session.transport = plan.transport
+        if plan.transport is not offered:
+            logger.info("live %s (device %s): offered %s media, the device chose %s", session.channel_id,
+                        session.device_id, offered.value, plan.transport.value)
         if plan.expected_ssrc is not None and plan.ssrc_changed:
             receiver.expect_ssrc(plan.expected_ssrc.value)
+        await self._open_media(session, plan)
         await self._await_media(session)
+
+    async def _open_media(self, session: LiveSession, plan: MediaPlan) -> None:
+        """Keep the transport the plan chose: close the other, connect to the device in TCP active."""
+        receiver = session.receiver
+        if plan.transport is MediaTransport.UDP:
+            receiver.stop_listening()
+            return
+        receiver.stop_udp()
+        if not plan.platform_connects:
+            return  # TCP passive: the device connects to the port offered
+        try:
+            await receiver.connect(plan.remote_host, plan.remote_port, within=self.connect_timeout)
+        except MediaConnectError as exc:
+            raise self._fail(session, LiveStep.CONNECT, f"could not open the TCP media connection to the device's "
+                             f"answered {exc.host}:{exc.port}: {exc.reason}") from exc
+
+    async def _arrives(self, session: LiveSession, future: asyncio.Future[_T], within: float, step: LiveStep) -> bool:
+        """Wait up to `within` s for `future`; False on timeout. LiveViewError when media or session end first."""
+        receiver = session.receiver
+        ended = receiver.tcp_ended if session.transport is not MediaTransport.UDP else None
+        waits: set[asyncio.Future[Any]] = {future} if ended is None else {future, ended}
+        done, _ = await asyncio.wait(waits, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+        if future in done and not future.cancelled():
+            return True
+        if session.closed.is_set():
+            raise self._fail(session, step, f"session ended before streaming: {session.close_reason}")
+        if ended is not None and ended in done and not ended.cancelled():
+            raise self._fail(session, step, f"{ended.result()} ({receiver.counters.datagrams} packets received)")
+        return False
+
+    def _no_rtp_detail(self, session: LiveSession) -> str:
+        receiver = session.receiver
+        within = f"within {self.no_rtp_timeout:g} s of the ACK"
+        tcp = receiver.tcp
+        if session.transport is MediaTransport.UDP or tcp is None:
+            return f"no RTP reached {receiver.host}:{receiver.port} (UDP) {within}"
+        if tcp.connection is None:
+            return f"the device did not connect to TCP {receiver.host}:{receiver.port} {within}"
+        return f"no RTP on the TCP media connection with {format_peer(tcp.connection.peer)} {within}"
 
     async def _await_media(self, session: LiveSession) -> None:
         receiver = session.receiver
         assert receiver.first_packet is not None and receiver.payload_detected is not None
-        try:
-            await asyncio.wait_for(asyncio.shield(receiver.first_packet), self.no_rtp_timeout)
-        except TimeoutError as exc:
-            raise self._fail(session, LiveStep.NO_RTP, f"no RTP reached {receiver.host}:{receiver.port} within "
-                             f"{self.no_rtp_timeout:g} s of the ACK") from exc
-        try:
-            kind = await asyncio.wait_for(asyncio.shield(receiver.payload_detected), self.payload_timeout)
-        except TimeoutError as exc:
+        if not await self._arrives(session, receiver.first_packet, self.no_rtp_timeout, LiveStep.NO_RTP):
+            raise self._fail(session, LiveStep.NO_RTP, self._no_rtp_detail(session))
+        if not await self._arrives(session, receiver.payload_detected, self.payload_timeout, LiveStep.PAYLOAD):
             mismatch = receiver.stats.ssrc_mismatch_message
             if mismatch is not None or (receiver.counters.wrong_ssrc and not receiver.stats.packets):
                 detail = mismatch or f"{receiver.counters.wrong_ssrc} packets, none with SSRC {session.ssrc}"
-                raise self._fail(session, LiveStep.WRONG_SSRC, detail) from exc
+                raise self._fail(session, LiveStep.WRONG_SSRC, detail)
             raise self._fail(session, LiveStep.PAYLOAD, f"payload not recognised within {self.payload_timeout:g} s "
-                             f"({receiver.stats.packets} packets)") from exc
+                             f"({receiver.stats.packets} packets)")
+        kind = receiver.payload_detected.result()
         session.payload_kind = kind
         if kind is not PayloadKind.MPEG_PS:
             what = "undecodable" if kind is PayloadKind.UNKNOWN else "not supported yet"
             raise self._fail(session, LiveStep.PAYLOAD, f"payload {kind.value} is {what} (only MPEG-PS so far)")
+
+    # --- while streaming -------------------------------------------------------------------------
+    async def _watch(self, session: LiveSession) -> None:
+        """End the session (BYE) after `media_timeout` s without RTP, or when its TCP connection ends."""
+        receiver = session.receiver
+        loop = asyncio.get_running_loop()
+        streaming_since = loop.time()
+        ended = receiver.tcp_ended if session.transport is not MediaTransport.UDP else None
+        while True:
+            timeout = self.media_timeout
+            last = receiver.last_rtp_at
+            remaining = (streaming_since if last is None else last) + timeout - loop.time()
+            if remaining <= 0:
+                reason = f"no RTP for {timeout:g} s"
+                break
+            if ended is None:
+                await asyncio.sleep(remaining)
+                continue
+            done, _ = await asyncio.wait({ended}, timeout=remaining)
+            if ended in done:
+                if ended.cancelled():
+                    return  # the receiver was closed: the session is ending anyway
+                reason = ended.result()
+                break
+        logger.warning("live %s (device %s): %s; ending the session", session.channel_id, session.device_id, reason)
+        await self.close(session, reason=reason)
 
     # --- ending ----------------------------------------------------------------------------------
     async def close(self, session: LiveSession, reason: str = "closed by the platform") -> None:
@@ -227,6 +322,9 @@ class LiveSessionManager:
     def _finish(self, session: LiveSession, reason: str) -> None:
         session.close_reason = reason
         session.closed.set()
+        watchdog = session._watchdog
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
         session.receiver.close()
         self.ssrcs.release(session.ssrc)
         for call_id, known in list(self._by_call_id.items()):
@@ -255,3 +353,8 @@ class LiveSessionManager:
             self._finish(session, "device sent BYE")
             return
         await incoming.respond(501, f"{request.method} not implemented in live view")
+
+
+def _log_watch_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("live-view watchdog failed", exc_info=task.exception())

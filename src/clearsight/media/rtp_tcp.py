@@ -67,8 +67,8 @@ class RtpTcpConnection(asyncio.Protocol):
             except FramingError as exc:
                 self._link.framing_errors += 1
                 logger.warning("stream %s: closing TCP media connection from %s: bad RFC 4571 framing: %s",
-                               self._link.label, _format_peer(self.peer), exc)
-                self.close(f"bad RFC 4571 framing from {_format_peer(self.peer)}: {exc}")
+                               self._link.label, format_peer(self.peer), exc)
+                self.close(f"bad RFC 4571 framing from {format_peer(self.peer)}: {exc}")
                 return
             if packet is None:
                 return
@@ -157,12 +157,12 @@ class TcpMediaLink:
         if self._closed or self.connection is not None:
             self.connections_refused += 1
             logger.warning("stream %s: refusing TCP media connection from %s: %s", self.label,
-                           _format_peer(connection.peer),
+                           format_peer(connection.peer),
                            "stream closed" if self._closed else
-                           f"the stream already has one from {_format_peer(self.connection and self.connection.peer)}")
+                           f"the stream already has one from {format_peer(self.connection and self.connection.peer)}")
             return False
         self.connection = connection
-        logger.info("stream %s: TCP media connection with %s", self.label, _format_peer(connection.peer))
+        logger.info("stream %s: TCP media connection with %s", self.label, format_peer(connection.peer))
         if not self.connected.done():
             self.connected.set_result(None)
         return True
@@ -176,7 +176,8 @@ class TcpMediaLink:
             self.ended.set_result(reason)
 
 
-def _format_peer(peer: object) -> str:
+def format_peer(peer: object) -> str:
+    """A socket peer as HOST:PORT for logs and reasons."""
     if isinstance(peer, tuple) and len(peer) >= 2:  # (host, port) or (host, port, flow, scope)
         return f"{peer[0]}:{peer[1]}"
     return str(peer) if peer is not None else "?"
