@@ -1,4 +1,5 @@
-"""RtpReceiver over a real UDP socket on 127.0.0.1: PS frames out, bad and stray packets counted."""
+"""RtpReceiver over a real UDP socket on 127.0.0.1 and its RtpStreamPipeline alone: PS frames out, bad and stray
+packets counted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from clearsight.media.es import EsFrame
 from clearsight.media.payload import TS_PACKET_SIZE, TS_SYNC_BYTE, PayloadKind
 from clearsight.media.rtp import RtpPacket
-from clearsight.media.rtp_receiver import RtpReceiver
+from clearsight.media.rtp_receiver import DETECTION_PACKETS, RtpReceiver, RtpStreamPipeline
 from clearsight.sim.rtp_stream import PsRtpStream
 from clearsight.sim.video import ClipLibrary
 
@@ -93,3 +94,51 @@ async def test_ts_payload_is_detected_and_not_demultiplexed() -> None:
         await _until(lambda: receiver.counters.undecoded_packets >= 12, 2)
     finally:
         receiver.close()
+
+
+# --- RtpStreamPipeline, the transport-independent core, without sockets ---------------------------
+
+
+def test_pipeline_is_fed_packets_with_their_arrival_times() -> None:
+    frames: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=frames.append, label="pipe")
+    pipeline.feed(b"\x00junk", 1.0, ("198.51.100.7", 5000))
+    assert pipeline.counters.bad_packets == 1 and not pipeline.rtp_seen and pipeline.last_rtp_at is None
+    stray = RtpPacket(payload_type=96, sequence=1, timestamp=0, ssrc=OTHER_SSRC, payload=b"x").to_bytes()
+    pipeline.feed(stray, 1.5)
+    assert pipeline.rtp_seen and pipeline.counters.wrong_ssrc == 1 and pipeline.last_rtp_at is None
+    packets = _clip_packets(SSRC)
+    for i, packet in enumerate(packets):
+        pipeline.feed(packet, 2.0 + i * 0.001)
+    assert pipeline.last_rtp_at == 2.0 + (len(packets) - 1) * 0.001
+    assert pipeline.payload_kind is PayloadKind.MPEG_PS
+    assert pipeline.counters.datagrams == len(packets) + 2
+    assert len(frames) >= 10 and frames[0].keyframe
+    assert pipeline.counters.frames == len(frames)
+
+
+def test_pipeline_holds_a_gap_until_polled_past_its_deadline() -> None:
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, label="gap")
+    packets = _clip_packets(SSRC)
+    for packet in packets[:DETECTION_PACKETS]:
+        pipeline.feed(packet, 0.0)
+    assert pipeline.payload_kind is PayloadKind.MPEG_PS
+    pipeline.feed(packets[DETECTION_PACKETS + 1], 0.01)  # one missing before it
+    assert pipeline.reorder.held == 1
+    deadline = pipeline.next_deadline
+    assert deadline is not None
+    pipeline.poll(deadline - 0.001)
+    assert pipeline.reorder.held == 1
+    pipeline.poll(deadline)
+    assert pipeline.reorder.held == 0 and pipeline.next_deadline is None
+
+
+def test_pipeline_takes_a_new_ssrc_only_before_the_first_packet() -> None:
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, label="ssrc")
+    pipeline.expect_ssrc(OTHER_SSRC)
+    packet = RtpPacket(payload_type=96, sequence=1, timestamp=0, ssrc=OTHER_SSRC, payload=b"x").to_bytes()
+    pipeline.feed(packet, 0.0)
+    assert pipeline.counters.wrong_ssrc == 0 and pipeline.last_rtp_at == 0.0
+    pipeline.expect_ssrc(SSRC)  # too late: RTP has arrived
+    pipeline.feed(RtpPacket(payload_type=96, sequence=2, timestamp=0, ssrc=OTHER_SSRC, payload=b"x").to_bytes(), 0.1)
+    assert pipeline.counters.wrong_ssrc == 0 and pipeline.last_rtp_at == 0.1

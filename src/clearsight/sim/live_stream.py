@@ -118,6 +118,8 @@ class _TcpSink:
 
     def send(self, packet: bytes) -> None:
         if self._writer is not None:
+            if self._writer.is_closing():  # the platform hung up: stop before asyncio warns about lost writes
+                raise ConnectionResetError("the platform closed the media connection")
             self._writer.write(frame_rtp(packet))
 
     async def drain(self) -> None:
@@ -300,11 +302,14 @@ class LiveStreamer:
         channel = stream.channel
         try:
             await stream.sink.open()
+        except OSError as exc:  # the platform's port refused us, or the socket was dropped
+            logger.warning("channel %s: no %s media connection: %s", channel.channel_id, stream.transport.value, exc)
+            self._emit("media_error", device=stream.device.device_id, channel=channel.channel_id, detail=str(exc))
+            return
+        try:
             await self._send_live(stream)
-        except OSError as exc:  # refused, reset, broken pipe: the stream stays until a BYE
-            logger.warning("channel %s: media %s stopped: %s", channel.channel_id, stream.transport.value, exc)
-            self._emit("media_error", device=stream.device.device_id, channel=channel.channel_id,
-                       detail=str(exc))
+        except ConnectionError as exc:  # reset or broken pipe: the stream stays until a BYE
+            logger.info("channel %s: media %s stopped: %s", channel.channel_id, stream.transport.value, exc)
 
     async def _send_live(self, stream: _Stream) -> None:
         channel = stream.channel
