@@ -1,0 +1,37 @@
+// Why a tile shows no video: a failure with the step it happened at, a headline and the detail the
+// platform (or the browser) gave. Steps come from the live-view API: invite, connect, no-rtp,
+// wrong-ssrc, payload (and keyframe); the browser adds codec, decode and connection.
+
+const STEP_HEADLINES = {
+  offline: 'Device offline',
+  invite: 'The device refused the live-view request',
+  connect: 'The media connection could not be set up',
+  'no-rtp': 'The device sent no video',
+  'wrong-ssrc': 'Video arrived with the wrong stream identifier',
+  payload: 'The video format was not understood',
+  keyframe: 'No key frame arrived to start the picture',
+  codec: 'Codec not playable in this browser',
+  decode: 'The browser could not decode the video',
+  connection: 'Connection to the stream lost',
+  ended: 'The stream ended',
+  request: 'The live view could not be started',
+};
+
+/** {step, headline, detail, meta} for the tile. */
+export function failure(step, detail, meta = '') {
+  return { step, headline: STEP_HEADLINES[step] ?? STEP_HEADLINES.request, detail: detail || '', meta };
+}
+
+/** A failed `POST /channels/{id}/live` (ApiError) as a failure: the problem's step and detail, shown as given. */
+export function failureFromApiError(error) {
+  const problem = error.problem ?? {};
+  const status = error.status ? `HTTP ${error.status}` : '';
+  const meta = [status, problem.title].filter(Boolean).join(' · ');
+  const detail = problem.detail || error.message;
+  if (error.status === 409) return { ...failure(String(problem.step || 'offline'), detail, meta), headline: STEP_HEADLINES.offline };
+  if (problem.step) {
+    const step = String(problem.step);
+    return { ...failure(step, detail, meta), headline: STEP_HEADLINES[step] ?? problem.title ?? STEP_HEADLINES.request };
+  }
+  return { ...failure('request', detail, meta), headline: problem.title || STEP_HEADLINES.request };
+}

@@ -1,0 +1,210 @@
+// Live video over a WebSocket into Media Source Extensions: a JSON `init` message, then the fMP4 init
+// segment and one moof+mdat fragment per frame (binary), `stats` about every second, `end` before the
+// server closes. Fragments are appended as they come; playback is kept within ~0.5 s of the newest frame
+// and the already-played buffer is trimmed to ~10 s.
+
+import { liveLag, rangesOf, seekTarget, trimEnd } from './live-edge.js';
+import { SourceBufferFeeder } from './source-feeder.js';
+
+const TICK_MS = 250; // how often playback is held to the live edge
+const SILENCE_TIMEOUT_MS = 10_000; // no message at all for this long: the connection is dead
+const QUOTA_KEEP_S = 1; // when the browser's buffer is full, keep only this much played video
+
+/** Whether Media Source Extensions can play `mime` here. */
+export function mseSupports(mime) {
+  return typeof MediaSource !== 'undefined' && typeof MediaSource.isTypeSupported === 'function'
+    && Boolean(mime) && MediaSource.isTypeSupported(mime);
+}
+
+/** `url` made absolute against the page, as ws:// or wss:// (wss:// whenever the page is https). */
+export function webSocketUrl(url) {
+  const resolved = new URL(url, window.location.href);
+  if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
+  if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
+  if (window.location.protocol === 'https:' && resolved.protocol === 'ws:') resolved.protocol = 'wss:';
+  return resolved.href;
+}
+
+export class MsePlayer {
+  /**
+   * Plays `wsUrl` into `video`. Handlers: `onState('connecting'|'buffering'|'live')`, `onInit(init)`,
+   * `onStats(stats)`, `onEnd(reason)` (the server ended the stream), `onLost(detail)` (the connection
+   * closed unexpectedly), `onFailure(step, detail)` (the browser cannot show this stream).
+   */
+  constructor(video, { wsUrl, mime }, handlers) {
+    this.video = video;
+    this.handlers = handlers;
+    this.mime = null; // known from the init message
+    this.fallbackMime = mime;
+    this.early = []; // binary messages that came before the SourceBuffer existed
+    this.feeder = null;
+    this.finished = false; // destroyed, ended, lost or failed: no more callbacks
+    this.ended = false;
+    this.live = false;
+    this.lastTime = -1;
+    this.receivedBytes = 0;
+    this.lastMessageAt = performance.now();
+    this.listeners = new AbortController();
+
+    this.mediaSource = new MediaSource();
+    this.objectUrl = URL.createObjectURL(this.mediaSource);
+    this.mediaSource.addEventListener('sourceopen', () => this.#createBuffer(), { signal: this.listeners.signal });
+    video.addEventListener('error', () => this.#videoError(), { signal: this.listeners.signal });
+    video.muted = true; // autoplay is allowed for muted video; GB/T 28181 audio is not played here
+    video.src = this.objectUrl;
+
+    handlers.onState('connecting');
+    this.socket = new WebSocket(webSocketUrl(wsUrl));
+    this.socket.binaryType = 'arraybuffer';
+    this.socket.addEventListener('open', () => this.#emit('onState', 'buffering'), { signal: this.listeners.signal });
+    this.socket.addEventListener('message', (event) => this.#onMessage(event), { signal: this.listeners.signal });
+    this.socket.addEventListener('close', (event) => this.#onClose(event), { signal: this.listeners.signal });
+    this.ticker = setInterval(() => this.#tick(), TICK_MS);
+  }
+
+  /** Figures measured in the browser, for the statistics overlay. */
+  playerStats() {
+    const ranges = rangesOf(this.video.buffered);
+    const quality = this.video.getVideoPlaybackQuality?.();
+    return {
+      latency_s: liveLag(ranges, this.video.currentTime),
+      buffered_s: ranges.length ? ranges[ranges.length - 1].end - ranges[0].start : 0,
+      dropped_frames: quality ? quality.droppedVideoFrames : null,
+      decoded_frames: quality ? quality.totalVideoFrames : null,
+      received_bytes: this.receivedBytes,
+      video_width: this.video.videoWidth,
+      video_height: this.video.videoHeight,
+    };
+  }
+
+  /** Stop: close the connection, release the MediaSource, blank the video element. */
+  destroy() {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.finished = true;
+    clearInterval(this.ticker);
+    this.listeners.abort();
+    this.feeder?.close();
+    if (this.socket.readyState === WebSocket.CONNECTING || this.socket.readyState === WebSocket.OPEN) {
+      this.socket.close(1000, 'viewer closed the tile');
+    }
+    if (this.mediaSource.readyState === 'open') {
+      try {
+        this.mediaSource.endOfStream();
+      } catch {
+        // already ending: nothing to release
+      }
+    }
+    this.video.removeAttribute('src');
+    this.video.load();
+    URL.revokeObjectURL(this.objectUrl);
+  }
+
+  #emit(name, ...args) {
+    if (!this.finished) this.handlers[name](...args);
+  }
+
+  #finish(name, ...args) {
+    if (this.finished) return;
+    this.handlers[name](...args);
+    this.finished = true;
+  }
+
+  #onMessage(event) {
+    this.lastMessageAt = performance.now();
+    if (typeof event.data === 'string') {
+      this.#onText(event.data);
+      return;
+    }
+    this.receivedBytes += event.data.byteLength;
+    if (this.feeder) this.feeder.append(event.data);
+    else this.early.push(event.data);
+  }
+
+  #onText(text) {
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return; // not ours to understand
+    }
+    switch (message.type) {
+      case 'init': this.#onInit(message); break;
+      case 'stats': this.#emit('onStats', message); break;
+      case 'end':
+        this.ended = true;
+        this.#finish('onEnd', message.reason || 'the stream ended');
+        break;
+      default: break;
+    }
+  }
+
+  #onInit(init) {
+    const mime = init.mime || this.fallbackMime;
+    if (!mseSupports(mime)) {
+      this.#finish('onFailure', 'codec', `codec not playable in this browser: ${init.codec || ''} (${mime})`.trim());
+      return;
+    }
+    this.#emit('onInit', init);
+    if (this.mime === null) {
+      this.mime = mime;
+      this.#createBuffer();
+    } else if (mime !== this.mime) {
+      this.mime = mime;
+      this.feeder?.changeType(mime);
+    }
+  }
+
+  #createBuffer() {
+    if (this.feeder || this.finished || this.mime === null || this.mediaSource.readyState !== 'open') return;
+    let sourceBuffer;
+    try {
+      sourceBuffer = this.mediaSource.addSourceBuffer(this.mime);
+      sourceBuffer.mode = 'segments';
+    } catch (error) {
+      this.#finish('onFailure', 'codec', `codec not playable in this browser: ${this.mime} (${error.message})`);
+      return;
+    }
+    this.feeder = new SourceBufferFeeder(sourceBuffer, {
+      onIdle: () => this.#tick(),
+      onQuotaExceeded: () => this.video.currentTime - QUOTA_KEEP_S,
+      onError: (error) => this.#finish('onFailure', 'decode', `the browser refused the video data: ${error.message}`),
+    });
+    for (const buffer of this.early) this.feeder.append(buffer);
+    this.early = [];
+  }
+
+  #tick() {
+    if (this.finished) return;
+    const video = this.video;
+    const ranges = rangesOf(video.buffered);
+    const target = seekTarget(ranges, video.currentTime);
+    if (target !== null && !video.seeking) video.currentTime = target;
+    if (ranges.length && video.paused && !video.seeking) {
+      video.play().catch(() => {}); // a pause from a later seek or destroy is not an error
+    }
+    const trim = trimEnd(ranges, video.currentTime);
+    if (trim !== null) this.feeder?.removeBefore(trim);
+    if (!this.live && video.currentTime > this.lastTime && this.lastTime >= 0 && ranges.length) {
+      this.live = true;
+      this.#emit('onState', 'live');
+    }
+    this.lastTime = video.currentTime;
+    if (this.socket.readyState === WebSocket.OPEN && performance.now() - this.lastMessageAt > SILENCE_TIMEOUT_MS) {
+      this.#finish('onLost', `no data from the platform for ${SILENCE_TIMEOUT_MS / 1000} s`);
+      this.socket.close(4000, 'silent');
+    }
+  }
+
+  #onClose(event) {
+    if (this.ended) return;
+    const reason = event.reason ? `: ${event.reason}` : '';
+    this.#finish('onLost', `the connection closed (code ${event.code}${reason})`);
+  }
+
+  #videoError() {
+    const error = this.video.error;
+    if (!error || this.finished) return;
+    this.#finish('onFailure', 'decode', `the browser could not decode the video: ${error.message || `error ${error.code}`}`);
+  }
+}

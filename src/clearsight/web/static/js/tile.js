@@ -1,0 +1,189 @@
+// One tile of the video wall: its <video>, title bar (snapshot, maximise, close), what it is doing
+// (starting, live, failed and why), and the stream statistics shown on hover.
+
+import { clear, h } from './dom.js';
+import { icon } from './icons.js';
+import { LiveSession } from './live.js';
+import { statsRows } from './stats.js';
+import { channelLabel } from './tree-model.js';
+
+const STATE_BADGES = {
+  requesting: 'STARTING', connecting: 'CONNECTING', buffering: 'BUFFERING', live: 'LIVE',
+  reconnecting: 'RECONNECTING', failed: 'FAILED', ended: 'ENDED',
+};
+const STATE_MESSAGES = {
+  requesting: 'Starting the stream…',
+  connecting: 'Connecting to the stream…',
+  buffering: 'Waiting for the first picture…',
+  reconnecting: 'Connection lost — reconnecting…',
+};
+
+export class VideoTile {
+  /** Handlers: onSelect(tile), onClose(tile), onSnapshot(tile), onMaximize(tile), onDrop(tile, channelId), onChange(tile). */
+  constructor(index, handlers, dragType) {
+    this.index = index;
+    this.handlers = handlers;
+    this.dragType = dragType;
+    this.channel = null;
+    this.device = null;
+    this.session = null;
+    this.state = 'empty';
+    this.serverStats = null;
+
+    this.video = h('video', { class: 'tile__video', muted: true, playsinline: true, disablepictureinpicture: true });
+    this.video.muted = true;
+    this.title = h('span', { class: 'tile__title' });
+    this.badge = h('span', { class: 'tile__badge' });
+    this.message = h('div', { class: 'tile__message', role: 'status', hidden: true });
+    this.statsList = h('dl');
+    this.element = h('div', {
+      class: 'tile', tabindex: '0', role: 'group', 'aria-label': `Tile ${index + 1}`, dataset: { index, state: 'empty' },
+      onclick: () => handlers.onSelect(this),
+      ondblclick: (e) => { if (!e.target.closest('button')) handlers.onMaximize(this); },
+      onkeydown: (e) => this.#onKey(e),
+      ondragover: (e) => this.#onDragOver(e), ondragleave: () => this.element.classList.remove('is-drop-target'),
+      ondrop: (e) => this.#onDrop(e),
+    },
+    this.video,
+    h('div', { class: 'tile__placeholder' }, icon('camera'),
+      h('span', { text: 'Click a channel, or drop one here' }), h('span', { class: 'tile__number', text: index + 1 })),
+    h('div', { class: 'tile__bar' }, this.title, this.badge,
+      this.#tool('snapshot', 'Snapshot', () => handlers.onSnapshot(this)),
+      this.#tool('maximize', 'Maximise / restore (double-click)', () => handlers.onMaximize(this)),
+      this.#tool('close', 'Close', () => handlers.onClose(this))),
+    this.message,
+    h('div', { class: 'tile__stats', 'aria-label': 'Stream statistics' }, this.statsList));
+  }
+
+  #tool(name, label, action) {
+    return h('button', {
+      class: `button button--ghost button--icon tile__tool tile__tool--${name}`, type: 'button', title: label,
+      'aria-label': label, onclick: (e) => { e.stopPropagation(); action(); },
+    }, icon(name));
+  }
+
+  get playing() {
+    return this.channel !== null;
+  }
+
+  /** Show `channel` (from the catalog) here, replacing whatever played. */
+  play(channel, device) {
+    this.stop();
+    this.channel = channel;
+    this.device = device;
+    this.title.textContent = channelLabel(channel);
+    this.title.title = `${channelLabel(channel)} · ${channel.gb_id}`;
+    this.element.dataset.channelId = channel.id;
+    this.session = new LiveSession(channel.id, this.video, {
+      onState: (state, note) => this.#setState(state, note),
+      onInfo: () => {},
+      onStats: (stats) => this.#showStats(stats),
+      onFailure: (failure) => this.#showFailure(failure),
+      onEnded: (reason) => this.#showEnded(reason),
+    });
+    this.session.start();
+    this.handlers.onChange(this);
+  }
+
+  /** Stop the stream and empty the tile. */
+  close() {
+    this.stop();
+    this.channel = null;
+    this.device = null;
+    delete this.element.dataset.channelId;
+    this.title.textContent = '';
+    this.#setState('empty');
+    this.handlers.onChange(this);
+  }
+
+  stop() {
+    this.session?.stop();
+    this.session = null;
+    this.serverStats = null;
+    clear(this.statsList);
+    delete this.element.dataset.step;
+  }
+
+  setSelected(selected) {
+    this.element.classList.toggle('is-selected', selected);
+  }
+
+  #setState(state, note = '') {
+    this.state = state;
+    this.element.dataset.state = state;
+    this.badge.textContent = STATE_BADGES[state] ?? '';
+    const text = note || STATE_MESSAGES[state];
+    if (text) {
+      this.message.hidden = false;
+      clear(this.message).append(h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+        h('div', { class: 'tile__message-text', text }));
+    } else if (state === 'live' || state === 'empty') {
+      this.message.hidden = true;
+      clear(this.message);
+    }
+  }
+
+  #showStats(stats) {
+    this.serverStats = stats;
+    const rows = statsRows(stats, this.session?.playerStats() ?? null);
+    clear(this.statsList).append(...rows.flatMap(([label, value]) => [h('dt', { text: label }), h('dd', { text: value })]));
+  }
+
+  #showFailure(failure) {
+    this.#setState('failed');
+    this.element.dataset.step = failure.step;
+    this.message.hidden = false;
+    clear(this.message).append(h('div', { class: 'tile__failure', role: 'alert' },
+      icon('alert'),
+      h('div', { class: 'tile__failure-headline', text: failure.headline }),
+      h('div', { class: 'tile__failure-step', text: `step: ${failure.step}` }),
+      failure.detail ? h('div', { class: 'tile__failure-detail', text: failure.detail, title: failure.detail }) : null,
+      failure.meta ? h('div', { class: 'tile__failure-meta', text: failure.meta }) : null,
+      this.#retryButton('Retry')));
+  }
+
+  #showEnded(reason) {
+    this.#setState('ended');
+    this.message.hidden = false;
+    clear(this.message).append(h('div', { class: 'tile__failure' },
+      h('div', { class: 'tile__failure-headline', text: 'The stream ended' }),
+      h('div', { class: 'tile__failure-detail', text: reason }),
+      this.#retryButton('Play again')));
+  }
+
+  #retryButton(label) {
+    return h('button', {
+      class: 'button', type: 'button', onclick: (e) => {
+        e.stopPropagation();
+        if (this.channel) this.play(this.channel, this.device);
+      },
+    }, icon('refresh'), label);
+  }
+
+  #onKey(event) {
+    if (event.target !== this.element) return;
+    if (event.key === 'Delete' || event.key === 'Backspace') {
+      if (this.playing) this.handlers.onClose(this);
+    } else if (event.key === 'Enter') {
+      this.handlers.onMaximize(this);
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }
+
+  #onDragOver(event) {
+    if (!event.dataTransfer.types.includes(this.dragType)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    this.element.classList.add('is-drop-target');
+  }
+
+  #onDrop(event) {
+    this.element.classList.remove('is-drop-target');
+    const channelId = event.dataTransfer.getData(this.dragType);
+    if (!channelId) return;
+    event.preventDefault();
+    this.handlers.onDrop(this, Number(channelId));
+  }
+}
