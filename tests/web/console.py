@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 # Draws the tile's <video> to a canvas and returns its size and the variance of its luma: a blank (black,
 # grey, or not yet decoded) picture has a variance near zero.
@@ -62,8 +63,7 @@ def video_time(target: Locator) -> float:
 
 def wait_playing(target: Locator, *, within: float = 10.0, advance: float = 1.0) -> float:
     """Wait until the tile's video plays and its currentTime has advanced by `advance` s; returns the time."""
-    target.page.wait_for_function("(tile) => tile.dataset.state === 'live'", arg=target.element_handle(),
-                                  timeout=within * 1000)
+    _wait_state(target, "live", within)
     start = video_time(target)
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -81,6 +81,14 @@ def frame_stats(target: Locator) -> dict[str, Any]:
 
 def wait_failed(target: Locator, *, within: float = 15.0) -> str:
     """Wait for the tile to show a failure; returns the step it names."""
-    target.page.wait_for_function("(tile) => tile.dataset.state === 'failed'", arg=target.element_handle(),
-                                  timeout=within * 1000)
+    _wait_state(target, "failed", within)
     return str(target.get_attribute("data-step"))
+
+
+def _wait_state(target: Locator, state: str, within: float) -> None:
+    try:
+        target.page.wait_for_function("([tile, state]) => tile.dataset.state === state",
+                                      arg=[target.element_handle(), state], timeout=within * 1000)
+    except PlaywrightTimeoutError:
+        shown = target.evaluate("(tile) => [tile.dataset.state, tile.dataset.step, tile.innerText]")
+        raise AssertionError(f"tile not {state} within {within} s; state, step, text: {shown}") from None

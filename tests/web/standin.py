@@ -192,10 +192,11 @@ def build_app(log: StandInLog, control: FakeControl, behaviour: dict[int, Live],
     return app
 
 
-def allow_blob_media() -> None:
-    """MSE plays from a blob: URL, which `default-src 'self'` refuses; the stand-in adds media-src."""
-    if "media-src" not in api_middleware.STRICT_CSP:
-        api_middleware.STRICT_CSP = f"{api_middleware.STRICT_CSP}; {MEDIA_SRC}"
+def csp_with_blob_media() -> str:
+    """The platform's page policy, with media-src added when it lacks one: MSE plays from a blob: URL,
+    which `default-src 'self'` refuses."""
+    policy = api_middleware.STRICT_CSP
+    return policy if "media-src" in policy else f"{policy}; {MEDIA_SRC}"
 
 
 class StandInServer:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 from playwright.sync_api import Page, expect
 
+from clearsight.api import middleware as api_middleware
 from clearsight.api.ptz_commands import ptz_hex
 from clearsight.api.schemas import PtzMove, PtzStop
 from tests.api.fakes import DEVICE_ID, PASSWORD
@@ -164,6 +165,15 @@ def test_an_h265_stream_says_the_codec_is_not_playable(console: Page) -> None:
     target = play(console, "Lobby H.265", 2)
     assert wait_failed(target) == "codec"
     expect(target.locator(".tile__failure")).to_contain_text("codec not playable in this browser")
+
+
+def test_a_page_policy_without_blob_media_is_named(console: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api_middleware, "STRICT_CSP", "default-src 'self'")
+    console.reload()
+    signed_in(console)
+    target = play(console, "Gate", 0)
+    assert wait_failed(target) == "policy"
+    expect(target.locator(".tile__failure-detail")).to_contain_text("media-src 'self' blob:")
 
 
 def test_retry_asks_the_platform_again(console: Page, standin: StandIn) -> None:

@@ -1,6 +1,6 @@
 // Why a tile shows no video: a failure with the step it happened at, a headline and the detail the
 // platform (or the browser) gave. Steps come from the live-view API: invite, connect, no-rtp,
-// wrong-ssrc, payload (and keyframe); the browser adds codec, decode and connection.
+// wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection.
 
 const STEP_HEADLINES = {
   offline: 'Device offline',
@@ -12,6 +12,7 @@ const STEP_HEADLINES = {
   keyframe: 'No key frame arrived to start the picture',
   codec: 'Codec not playable in this browser',
   decode: 'The browser could not decode the video',
+  policy: 'The page’s security policy blocks the video',
   connection: 'Connection to the stream lost',
   ended: 'The stream ended',
   request: 'The live view could not be started',

@@ -9,6 +9,7 @@ import { SourceBufferFeeder } from './source-feeder.js';
 const TICK_MS = 250; // how often playback is held to the live edge
 const SILENCE_TIMEOUT_MS = 10_000; // no message at all for this long: the connection is dead
 const QUOTA_KEEP_S = 1; // when the browser's buffer is full, keep only this much played video
+const POLICY_REPORT_GRACE_MS = 100; // a content-security-policy report follows the media error it causes
 
 /** Whether Media Source Extensions can play `mime` here. */
 export function mseSupports(mime) {
@@ -50,6 +51,7 @@ export class MsePlayer {
     this.objectUrl = URL.createObjectURL(this.mediaSource);
     this.mediaSource.addEventListener('sourceopen', () => this.#createBuffer(), { signal: this.listeners.signal });
     video.addEventListener('error', () => this.#videoError(), { signal: this.listeners.signal });
+    document.addEventListener('securitypolicyviolation', (e) => this.#policyViolation(e), { signal: this.listeners.signal });
     video.muted = true; // autoplay is allowed for muted video; GB/T 28181 audio is not played here
     video.src = this.objectUrl;
 
@@ -205,6 +207,14 @@ export class MsePlayer {
   #videoError() {
     const error = this.video.error;
     if (!error || this.finished) return;
-    this.#finish('onFailure', 'decode', `the browser could not decode the video: ${error.message || `error ${error.code}`}`);
+    const detail = `the browser could not decode the video: ${error.message || `error ${error.code}`}`;
+    // A refused blob: URL fails the element too; let the policy violation, reported just after, say why.
+    setTimeout(() => this.#finish('onFailure', 'decode', detail), POLICY_REPORT_GRACE_MS);
+  }
+
+  #policyViolation(event) {
+    if (event.effectiveDirective !== 'media-src' || !String(event.blockedURI).startsWith('blob')) return;
+    this.#finish('onFailure', 'policy', "the page's content security policy refuses MSE video (blob: URLs); "
+      + "the platform must send media-src 'self' blob:");
   }
 }
