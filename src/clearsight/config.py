@@ -142,6 +142,21 @@ class Settings(BaseSettings):
     token_ttl: int = Field(
         default=3600, ge=60, le=7 * 86400, title="Access token lifetime (s)", description="HTTP API tokens."
     )
+    stream_token_ttl: int = Field(
+        default=300,
+        ge=10,
+        le=86400,
+        title="Stream URL lifetime (s)",
+        description="Live-view URLs (WebSocket, HLS) carry a signed token refused after this; a connection "
+        "made in time stays open.",
+    )
+    live_grace_period: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        title="Live stream grace period (s)",
+        description="A channel's stream is stopped (BYE) this long after its last viewer leaves.",
+    )
     secret_key: str | None = Field(
         default=None,
         repr=False,

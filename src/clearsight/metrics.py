@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+from clearsight.media.hub import StreamHub
 from clearsight.sip.endpoint import Peer
 from clearsight.sip.message import SipMessage, SipRequest
 
@@ -46,6 +49,9 @@ class PlatformMetrics:
         self.devices_known.set_function(known)
         self.device_syncs_pending.set_function(syncs_pending)
 
+    def track_media(self, hub: StreamHub) -> None:
+        self.registry.register(MediaCollector(hub))
+
     def _count(self, direction: str, message: SipMessage) -> None:
         if isinstance(message, SipRequest):
             self.sip_messages.labels(direction, _method_label(message.method), "").inc()
@@ -64,3 +70,30 @@ class PlatformMetrics:
 
     def message_rejected(self, peer: Peer, reason: str) -> None:
         self.sip_rejected.inc()
+
+
+class MediaCollector(Collector):
+    """Live-stream figures read from the hub at scrape time (no per-packet metric updates on the hot path)."""
+
+    def __init__(self, hub: StreamHub) -> None:
+        self._hub = hub
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        streams = self._hub.streams
+        sources = [stream.source.stats() for stream in streams]
+        yield GaugeMetricFamily("clearsight_media_streams", "Live streams running (one per channel)",
+                                value=len(streams))
+        yield GaugeMetricFamily("clearsight_media_viewers", "Consumers of live streams (viewers, HLS windows)",
+                                value=self._hub.consumer_count)
+        yield CounterMetricFamily("clearsight_media_streams_opened", "Live streams opened since start",
+                                  value=self._hub.streams_opened)
+        yield CounterMetricFamily("clearsight_media_stream_failures", "Live streams that failed to start",
+                                  value=self._hub.open_failures)
+        yield GaugeMetricFamily("clearsight_media_rtp_packets", "RTP packets received by the running streams",
+                                value=sum(s.packets for s in sources))
+        yield GaugeMetricFamily("clearsight_media_rtp_lost", "RTP packets lost by the running streams",
+                                value=sum(s.lost for s in sources))
+        yield GaugeMetricFamily("clearsight_media_rtp_bytes", "RTP payload bytes received by the running streams",
+                                value=sum(s.bytes for s in sources))
+        yield GaugeMetricFamily("clearsight_media_bytes_out", "Bytes sent to consumers of the running streams",
+                                value=sum(c.bytes_sent for stream in streams for c in stream.consumers))

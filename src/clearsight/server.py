@@ -20,6 +20,8 @@ from clearsight.api.app import create_app
 from clearsight.config import Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
 from clearsight.gb28181.service import Gb28181Service
+from clearsight.media.hls import HlsWindows
+from clearsight.media.hub import StreamHub
 from clearsight.metrics import PlatformMetrics
 from clearsight.registry.store import RegistryStore
 from clearsight.runtime import freeze_long_lived
@@ -37,6 +39,8 @@ class Platform:
     users: UserStore
     gb28181: Gb28181Service
     metrics: PlatformMetrics
+    hub: StreamHub
+    hls: HlsWindows
     admin_password: str | None
 
 
@@ -91,11 +95,16 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         observer=metrics)
     metrics.track_presence(service.presence.online_count, lambda: len(service.presence),
                            lambda: service.syncs_pending)
+    hub = StreamHub(grace_period=settings.live_grace_period)
+    hls = HlsWindows()
+    metrics.track_media(hub)
     await service.start()
     freeze_long_lived()
     try:
-        yield Platform(settings, engine, registry, users, service, metrics, generated)
+        yield Platform(settings, engine, registry, users, service, metrics, hub, hls, generated)
     finally:
+        await hls.close()
+        await hub.close()
         await service.close()
         await engine.dispose()
 
@@ -105,7 +114,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
     async with running_platform(settings) as platform:
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
-                         db_ping=lambda: _db_ping(platform.engine))
+                         db_ping=lambda: _db_ping(platform.engine), hub=platform.hub, hls=platform.hls)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)

@@ -27,6 +27,9 @@ PUBLIC = {
     ("GET", "/docs/oauth2-redirect"),
 }
 PATH_PARAM = re.compile(r"\{[^}]+\}")
+# Stream URLs (WebSocket, HLS) are opened by players that send no Authorization header: they demand the
+# signed stream token of their query string instead, and are checked by test_stream_urls_demand_a_stream_token.
+STREAM_URL_PREFIX = "/api/v1/live/"
 
 
 def protected_endpoints(app: FastAPI) -> list[tuple[str, str]]:
@@ -35,8 +38,10 @@ def protected_endpoints(app: FastAPI) -> list[tuple[str, str]]:
     for route in iter_route_contexts(app.routes):  # flattens included routers
         if isinstance(route.original_route, Mount):
             continue  # static web UI, not part of the API
-        assert isinstance(route.original_route, APIRoute | Route), route
         assert route.path is not None
+        if route.path.startswith(STREAM_URL_PREFIX):
+            continue
+        assert isinstance(route.original_route, APIRoute | Route), route
         for method in sorted(route.methods or ()):
             if method == "HEAD" or (method, route.path) in PUBLIC:
                 continue
@@ -237,3 +242,29 @@ async def test_only_administrators_delete_devices(client: httpx.AsyncClient, who
     )
 
     assert response.status_code == status
+
+
+def stream_url_routes(app: FastAPI) -> list[tuple[str, str]]:
+    routes = []
+    for route in iter_route_contexts(app.routes):
+        if route.path is not None and route.path.startswith(STREAM_URL_PREFIX):
+            methods = sorted(route.methods or ()) if isinstance(route.original_route, APIRoute) else ["WEBSOCKET"]
+            routes += [(method, PATH_PARAM.sub("1", route.path)) for method in methods if method != "HEAD"]
+    return routes
+
+
+async def test_stream_urls_demand_a_stream_token(
+    client: httpx.AsyncClient, app: FastAPI, viewer: dict[str, str]
+) -> None:
+    routes = stream_url_routes(app)
+    assert ("WEBSOCKET", "/api/v1/live/1/ws") in routes and ("GET", "/api/v1/live/1/index.m3u8") in routes
+    api_token = viewer["Authorization"].split()[1]
+    for method, path in routes:
+        if method == "WEBSOCKET":
+            continue  # refused before the handshake completes: tests/integration/test_live_view_api.py
+        missing = await client.request(method, path, headers=viewer)
+        assert missing.status_code == 422, (method, path)
+        for token in ("forged", api_token):  # a bearer token is no stream token
+            refused = await client.request(method, path, params={"token": token})
+            assert refused.status_code == 403, (method, path, token)
+            assert_problem(refused, 403)

@@ -40,9 +40,12 @@ from clearsight.api.problems import (
     Problem,
     problem_response,
 )
-from clearsight.api.routers import auth, channels, devices, groups, health, metrics, regions
+from clearsight.api.routers import auth, channels, devices, groups, health, live, metrics, regions
 from clearsight.api.security import UnthrottledLogins, current_user
+from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
+from clearsight.media.hls import HlsWindows
+from clearsight.media.hub import StreamHub
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 
 logger = logging.getLogger(__name__)
@@ -74,12 +77,14 @@ def create_app(
     metrics_registry: CollectorRegistry,
     db_ping: Callable[[], Awaitable[bool]],
     login_guard: LoginGuard | None = None,
+    hub: StreamHub | None = None,
+    hls: HlsWindows | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
 
-    `login_guard` throttles logins (default: none). The web UI in `static_dir` is served at `/`
-    when that directory exists.
+    `login_guard` throttles logins (default: none). `hub` holds the live streams (default: a new one whose
+    sources `control` opens). The web UI in `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -96,6 +101,9 @@ def create_app(
         login_guard=login_guard or UnthrottledLogins(),
         metrics_registry=metrics_registry,
         db_ping=db_ping,
+        hub=hub or StreamHub(),
+        hls=hls or HlsWindows(),
+        stream_tokens=StreamTokenService(settings.effective_secret_key(), settings.stream_token_ttl),
     )
 
     protected = APIRouter(dependencies=[Depends(current_user)])
@@ -103,6 +111,7 @@ def create_app(
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
+    api.include_router(live.router)  # its stream endpoints take a stream token; the others a bearer token
     api.include_router(protected)
     app.include_router(api)
     app.include_router(health.router)

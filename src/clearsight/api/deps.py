@@ -10,7 +10,10 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from clearsight.api.ports import DeviceControlPort, LoginGuard, RegistryPort, UsersPort
+from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
+from clearsight.media.hls import HlsWindows
+from clearsight.media.hub import StreamHub
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,9 @@ class ApiServices:
     login_guard: LoginGuard
     metrics_registry: CollectorRegistry
     db_ping: Callable[[], Awaitable[bool]]
+    hub: StreamHub
+    hls: HlsWindows
+    stream_tokens: StreamTokenService
 
 
 async def get_services(request: Request) -> ApiServices:

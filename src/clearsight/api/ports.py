@@ -18,7 +18,9 @@ from typing import Protocol, TypeVar
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
 
 # The platform service raises these; re-exported so routers and tests need only this module.
+from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.manscdp import DeviceStatus
+from clearsight.media.hub import MediaSource
 from clearsight.registry.records import GroupKind, GroupRecord
 
 __all__ = [
@@ -31,8 +33,11 @@ __all__ = [
     "DeviceRecord",
     "DeviceRejected",
     "DeviceTimeout",
+    "LiveStep",
+    "LiveViewError",
     "LoginGuard",
     "LoginThrottled",
+    "MediaSource",
     "Page",
     "RegionNode",
     "RegistryPort",
@@ -213,6 +218,10 @@ class DeviceControlPort(Protocol):
 
     def sip_healthy(self) -> bool: ...
 
+    async def open_live_source(self, device_id: str, channel_gb_id: str) -> MediaSource:
+        """INVITE the channel and return its stream; raises `DeviceOffline` or `LiveViewError` (with the step)."""
+        ...
+
 
 class LoginGuard(Protocol):
     """Seam for login throttling (a later issue). `check` raises `LoginThrottled` to refuse."""
@@ -228,6 +237,9 @@ class ApiSettings(Protocol):
     @property
     def token_ttl(self) -> int: ...
 
+    @property
+    def stream_token_ttl(self) -> int: ...
+
     def effective_secret_key(self) -> str: ...
 
 
@@ -237,6 +249,7 @@ class ApiConfig:
 
     secret_key: str
     token_ttl: int
+    stream_token_ttl: int = 300
 
     def effective_secret_key(self) -> str:
         return self.secret_key

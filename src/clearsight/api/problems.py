@@ -23,6 +23,7 @@ DEVICE_OFFLINE = "/problems/device-offline"
 DEVICE_TIMEOUT = "/problems/device-timeout"
 DEVICE_REJECTED = "/problems/device-rejected"
 LOGIN_THROTTLED = "/problems/login-throttled"
+LIVE_VIEW_FAILED = "/problems/live-view-failed"  # extensions: step, detail
 
 
 def status_title(status: int) -> str:

@@ -20,6 +20,7 @@ from clearsight.gb28181.catalog_records import split_catalog, to_events
 from clearsight.gb28181.commander import CatalogResult, DeviceCommander
 from clearsight.gb28181.errors import DeviceCommandError
 from clearsight.gb28181.live import LiveSession, LiveSessionManager
+from clearsight.gb28181.live_source import LiveSessionSource
 from clearsight.gb28181.manscdp import CatalogItem, DeviceStatus, parse_device_info, parse_device_status
 from clearsight.gb28181.message_router import MessageRouter
 from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
@@ -271,6 +272,11 @@ class Gb28181Service:
     async def open_live(self, device_id: str, channel_id: str) -> LiveSession:
         """Start live view of a channel (UDP); raises LiveViewError naming the step that failed."""
         return await self.live.open(device_id, channel_id)
+
+    async def open_live_source(self, device_id: str, channel_gb_id: str) -> LiveSessionSource:
+        """A live session as the stream hub's source (`DeviceControlPort`)."""
+        session = await self.live.open(device_id, channel_gb_id)
+        return LiveSessionSource(session, transport="udp")
 
     # --- persistence of presence ---------------------------------------------------------------
     async def _flush_loop(self) -> None:

@@ -1,0 +1,60 @@
+"""Short-lived signed tokens carried in stream URLs (WebSocket, HLS), where no Authorization header goes.
+
+A stream token names one channel and one user; it is signed with the platform's secret under its own JWT
+audience, so it cannot be used as an API token, nor an API token as a stream token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from clearsight.api.tokens import CLOCK_LEEWAY, MIN_SECRET_BYTES, TOKEN_ALGORITHM, InvalidToken
+
+STREAM_AUDIENCE = "clearsight:stream"
+REQUIRED_CLAIMS = ("sub", "ch", "exp", "aud")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGrant:
+    """What a verified stream token allows: `username` may receive channel `channel_id` until `expires_at`."""
+
+    username: str
+    channel_id: int
+    expires_at: datetime
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StreamTokenService:
+    def __init__(self, secret_key: str, ttl_seconds: int, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        if len(secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"secret_key must be at least {MIN_SECRET_BYTES} bytes for {TOKEN_ALGORITHM}")
+        if ttl_seconds <= 0:
+            raise ValueError("stream token lifetime must be positive")
+        self._key = secret_key
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self._clock = clock
+
+    def issue(self, username: str, channel_id: int) -> tuple[str, datetime]:
+        expires_at = self._clock().replace(microsecond=0) + self.ttl
+        claims = {"sub": username, "ch": channel_id, "aud": STREAM_AUDIENCE, "exp": int(expires_at.timestamp())}
+        return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM), expires_at
+
+    def verify(self, token: str, channel_id: int) -> StreamGrant:
+        """The grant in `token`, which must be valid for `channel_id`; raises InvalidToken."""
+        try:
+            claims = jwt.decode(token, self._key, algorithms=[TOKEN_ALGORITHM], audience=STREAM_AUDIENCE,
+                                leeway=CLOCK_LEEWAY, options={"require": list(REQUIRED_CLAIMS)})
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if claims["ch"] != channel_id:
+            raise InvalidToken(f"token is for channel {claims['ch']}, not {channel_id}")
+        if not isinstance(claims["sub"], str):
+            raise InvalidToken("sub must be a string")
+        return StreamGrant(claims["sub"], channel_id, datetime.fromtimestamp(claims["exp"], UTC))
