@@ -13,9 +13,11 @@ from clearsight.api.problems import Problem, problem_response
 
 logger = logging.getLogger(__name__)
 
-# Only our own origin may supply anything; no framing, no plugins, no foreign form targets.
+# Only our own origin may supply anything; no framing, no plugins, no foreign form targets. Video and
+# snapshots are shown from blob: URLs the page makes itself (Media Source Extensions, fetched JPEGs).
 STRICT_CSP = (
-    "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+    "default-src 'self'; media-src 'self' blob:; img-src 'self' blob: data:; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 # The Swagger UI page (bundled assets, see api/docs.py) starts itself with an inline script.
 DOCS_CSP = (
