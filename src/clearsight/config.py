@@ -16,7 +16,7 @@ import secrets
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -149,6 +149,19 @@ class Settings(BaseSettings):
         title="Stream URL lifetime (s)",
         description="Live-view URLs (WebSocket, HLS) carry a signed token refused after this; a connection "
         "made in time stays open.",
+    )
+    media_transport: Literal["udp", "tcp-passive", "tcp-active"] = Field(
+        default="udp",
+        title="Live media transport",
+        description="Offered in live-view INVITEs: udp; tcp-passive (the platform listens for the device's "
+        "connection); tcp-active (the platform connects to the device). The device's answer decides.",
+    )
+    media_timeout: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        title="Media timeout (s)",
+        description="A live stream that gets no RTP for this long is ended with BYE.",
     )
     live_grace_period: float = Field(
         default=10.0,

@@ -19,6 +19,7 @@ from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
 from clearsight.config import Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
+from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.service import Gb28181Service
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
@@ -92,7 +93,8 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         keepalive_interval=settings.keepalive_interval, keepalive_misses=settings.keepalive_misses,
         device_tz=datetime.now().astimezone().tzinfo or UTC, register_expires=settings.register_expires,
         catalog_subscription_expires=settings.catalog_subscription_expires,
-        observer=metrics)
+        observer=metrics, media_transport=MediaTransport(settings.media_transport),
+        media_timeout=settings.media_timeout)
     metrics.track_presence(service.presence.online_count, lambda: len(service.presence),
                            lambda: service.syncs_pending)
     hub = StreamHub(grace_period=settings.live_grace_period)

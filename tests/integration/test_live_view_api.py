@@ -168,3 +168,15 @@ async def test_media_metrics_count_streams_and_viewers(stack: LiveApiStack) -> N
     assert "clearsight_media_viewers 1.0" in text
     packets = next(line for line in text.splitlines() if line.startswith("clearsight_media_rtp_packets "))
     assert float(packets.split()[1]) > 0
+
+
+@pytest.mark.parametrize("transport", ["tcp-passive", "tcp-active"])
+async def test_websocket_live_view_over_tcp_media(tmp_path: Path, transport: str) -> None:
+    async with live_api_stack(tmp_path / "platform", media_transport=transport) as tcp_stack:
+        pk = await tcp_stack.channel_pk(CHANNEL_GB_IDS[0])
+        live = await _start(tcp_stack, pk)
+        _, init_segment, media, texts = await _receive(str(live["ws_url"]), 30)
+        assert len(_decode(init_segment, media)) >= 28
+        assert [t["transport"] for t in texts if t["type"] == "stats"][0] == transport
+        device_side = {"tcp-passive": "tcp-active", "tcp-active": "tcp-passive"}[transport]  # who connects
+        assert tcp_stack.count("stream_started", channel=CHANNEL_GB_IDS[0], transport=device_side) == 1

@@ -19,13 +19,14 @@ from typing import Any
 from clearsight.gb28181.catalog_records import split_catalog, to_events
 from clearsight.gb28181.commander import CatalogResult, DeviceCommander
 from clearsight.gb28181.errors import DeviceCommandError
-from clearsight.gb28181.live import LiveSession, LiveSessionManager
+from clearsight.gb28181.live import MEDIA_TIMEOUT, LiveSession, LiveSessionManager
 from clearsight.gb28181.live_source import LiveSessionSource
 from clearsight.gb28181.manscdp import CatalogItem, DeviceStatus, parse_device_info, parse_device_status
 from clearsight.gb28181.message_router import MessageRouter
 from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
 from clearsight.gb28181.registrar import Registrar
 from clearsight.gb28181.requests import RequestFactory
+from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.ssrc import SsrcAllocator
 from clearsight.registry.records import PresenceUpdate, RegistrationRecord
 from clearsight.registry.store import RegistryStore
@@ -59,7 +60,8 @@ class Gb28181Service:
                  registry: RegistryStore, default_password: str, device_passwords: dict[str, str],
                  secret: bytes, nonce_ttl: float, keepalive_interval: float, keepalive_misses: int,
                  device_tz: tzinfo, register_expires: int = 3600, catalog_subscription_expires: int = 3600,
-                 observer: SipObserver | None = None,
+                 observer: SipObserver | None = None, media_transport: MediaTransport = MediaTransport.UDP,
+                 media_timeout: float = MEDIA_TIMEOUT,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.platform_id = platform_id
         self.registry = registry
@@ -73,7 +75,8 @@ class Gb28181Service:
                                        self.endpoint.new_call_id, self.endpoint.new_tag)
         self.commander = DeviceCommander(self.endpoint, self._factory, self.presence)
         self.live = LiveSessionManager(self.endpoint, self._factory, self.commander, media_host=sip_host,
-                                       ssrcs=SsrcAllocator(domain))
+                                       ssrcs=SsrcAllocator(domain), default_transport=media_transport,
+                                       media_timeout=media_timeout)
         self.registrar = Registrar(
             authenticator=DigestAuthenticator(realm=domain, secret=secret, nonce_ttl=nonce_ttl),
             passwords=self.password_for, presence=self.presence, device_tz=device_tz, clock=clock,
@@ -269,14 +272,15 @@ class Gb28181Service:
         return sn
 
     # --- live view -------------------------------------------------------------------------------
-    async def open_live(self, device_id: str, channel_id: str) -> LiveSession:
-        """Start live view of a channel (UDP); raises LiveViewError naming the step that failed."""
-        return await self.live.open(device_id, channel_id)
+    async def open_live(self, device_id: str, channel_id: str, transport: MediaTransport | None = None
+                        ) -> LiveSession:
+        """Start live view of a channel (`transport` None: the default); raises LiveViewError naming the step."""
+        return await self.live.open(device_id, channel_id, transport=transport)
 
     async def open_live_source(self, device_id: str, channel_gb_id: str) -> LiveSessionSource:
         """A live session as the stream hub's source (`DeviceControlPort`)."""
         session = await self.live.open(device_id, channel_gb_id)
-        return LiveSessionSource(session, transport="udp")
+        return LiveSessionSource(session, transport=session.transport.value)
 
     # --- persistence of presence ---------------------------------------------------------------
     async def _flush_loop(self) -> None:

@@ -20,6 +20,8 @@ COMMANDS_HELP = """commands (one per line on standard input):
   event ON|OFF|ADD|DEL|UPDATE DEVICE_ID CHANNEL_ID...   push a catalog change notification
   media off|on CHANNEL_ID         off: answer live-view INVITEs but send no RTP
   invite-reject CHANNEL_ID STATUS|off   answer live-view INVITEs with STATUS (e.g. 486)
+  bye CHANNEL_ID                  hang up every live stream of the channel (BYE from the device)
+  media drop CHANNEL_ID           close the TCP media connections of the channel's streams
   quit                            unregister nobody, close and exit"""
 
 
@@ -141,6 +143,12 @@ async def execute(simulator: Simulator, words: list[str]) -> None:
             if device is None:
                 raise CommandError(f"no device {device_id}")
             await simulator.send_catalog_events(device, kind.upper(), channel_ids)
+        case ["bye", channel_id]:
+            count = await simulator.live.bye(channel_id)
+            stdout_events({"event": "bye_sent", "channel": channel_id, "streams": count})
+        case ["media", "drop", channel_id]:
+            count = simulator.live.drop_media(channel_id)
+            stdout_events({"event": "media_dropped_by_command", "channel": channel_id, "streams": count})
         case ["media", ("on" | "off") as state, channel_id]:
             simulator.live.mute(channel_id, state == "off")
             stdout_events({"event": "media", "state": state, "channel": channel_id})
