@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from clearsight.api import middleware as api_middleware
 from tests.api.fakes import FakeControl, FakeRegistry
 from tests.integration.processes import free_port
 from tests.web.standin import (
@@ -17,7 +16,6 @@ from tests.web.standin import (
     StandInLog,
     StandInServer,
     build_app,
-    csp_with_blob_media,
     standin_registry,
 )
 
@@ -78,9 +76,7 @@ class StandIn:
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    # The middleware reads the policy per response, so patching the module constant takes effect at once.
-    monkeypatch.setattr(api_middleware, "STRICT_CSP", csp_with_blob_media())
+def standin() -> Iterator[StandIn]:
     log, control, behaviour, registry = StandInLog(), FakeControl(), dict(BEHAVIOUR), standin_registry()
     server = StandInServer(build_app(log, control, behaviour, registry), free_port())
     server.start()

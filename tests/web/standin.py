@@ -28,7 +28,6 @@ from starlette.routing import BaseRoute
 from starlette.websockets import WebSocketDisconnect
 
 from clearsight.api import ApiConfig, create_app
-from clearsight.api import middleware as api_middleware
 from clearsight.api.security import current_user
 from clearsight.sim.video import render_frame
 from tests.api.fakes import (
@@ -47,7 +46,6 @@ SECRET = "stand-in-secret-key-that-is-long-enough-0123456789"
 TOKEN_TTL = 600
 H265_MIME = 'video/mp4; codecs="hvc1.1.6.L93.B0"'
 STATS_EVERY_FRAMES = 25  # one stats message a second at 25 fps
-MEDIA_SRC = "media-src 'self' blob:"  # what MSE needs in the page's content security policy
 
 
 class Live(enum.Enum):
@@ -191,12 +189,6 @@ def build_app(log: StandInLog, control: FakeControl, behaviour: dict[int, Live],
     app.router.routes[0:0] = _scripted_routes(log, behaviour)
     return app
 
-
-def csp_with_blob_media() -> str:
-    """The platform's page policy, with media-src added when it lacks one: MSE plays from a blob: URL,
-    which `default-src 'self'` refuses."""
-    policy = api_middleware.STRICT_CSP
-    return policy if "media-src" in policy else f"{policy}; {MEDIA_SRC}"
 
 
 class StandInServer:

@@ -168,6 +168,7 @@ def test_an_h265_stream_says_the_codec_is_not_playable(console: Page) -> None:
 
 
 def test_a_page_policy_without_blob_media_is_named(console: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The middleware reads the policy per response: patching the module constant takes effect at once.
     monkeypatch.setattr(api_middleware, "STRICT_CSP", "default-src 'self'")
     console.reload()
     signed_in(console)

@@ -1,5 +1,5 @@
-// The snapshot dialog: the channel's current picture from `GET /channels/{id}/snapshot` (a JPEG), drawn on
-// a canvas (the page's content security policy admits no blob: images), with a download link.
+// The snapshot dialog: the channel's current picture from `GET /channels/{id}/snapshot` (a JPEG, fetched
+// with the bearer token), drawn on a canvas, with a download link to the same bytes.
 
 import { fetchSnapshot } from './api.js';
 import { clear, h } from './dom.js';

@@ -9,7 +9,7 @@ import {
 
 export const CHANNEL_DRAG_TYPE = 'application/x-clearsight-channel';
 const SEARCH_DEBOUNCE_MS = 120;
-const EXPAND_ALL_UP_TO_CHANNELS = 64; // a small catalog opens fully the first time
+const EXPAND_ALL_UP_TO_CHANNELS = 64; // a small catalog opens fully the first time, a larger one to its devices
 const PTZ_TYPE_FIXED = 3; // GB/T 28181 PTZType: 1 dome, 2 semi-dome, 3 fixed, 4 remote control
 
 function countLabel(node) {
@@ -79,10 +79,10 @@ export class ChannelTree {
     this.tree = buildTree(catalog);
     if (!this.initialised) {
       this.initialised = true;
+      // Regions open; devices too while the catalog is small.
       const everything = catalog.channels.length <= EXPAND_ALL_UP_TO_CHANNELS;
-      for (const node of this.tree) {
-        this.expanded.add(node.key);
-        if (everything) branchKeys([node]).forEach((key) => this.expanded.add(key));
+      for (const key of branchKeys(this.tree)) {
+        if (everything || key.startsWith('region:')) this.expanded.add(key);
       }
     }
     const online = catalog.channels.filter((c) => channelOnline(c, devices.get(c.device_id))).length;
