@@ -177,6 +177,6 @@ async def test_websocket_live_view_over_tcp_media(tmp_path: Path, transport: str
         live = await _start(tcp_stack, pk)
         _, init_segment, media, texts = await _receive(str(live["ws_url"]), 30)
         assert len(_decode(init_segment, media)) >= 28
-        assert [t["transport"] for t in texts if t["type"] == "stats"][0] == transport
+        assert next(t["transport"] for t in texts if t["type"] == "stats") == transport
         device_side = {"tcp-passive": "tcp-active", "tcp-active": "tcp-passive"}[transport]  # who connects
         assert tcp_stack.count("stream_started", channel=CHANNEL_GB_IDS[0], transport=device_side) == 1

@@ -58,7 +58,9 @@ class Consumer:
         if self.ended is not None:
             return
         if isinstance(item, StreamEnd):
-            self._end(item)
+            self.ended = item  # what is queued is still delivered, then the end
+            self._queue.append(item)
+            self._ready.set()
             return
         if isinstance(item, MediaFragment):
             if self._skipping:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 PTS_CLOCK_HZ = 90_000  # 13818-1: PTS/DTS count a 90 kHz clock
 TIMESTAMP_WRAP = 1 << 33  # 13818-1: PTS/DTS are 33 bits
 DEFAULT_FRAME_TICKS = PTS_CLOCK_HZ // 25  # 25 fps until the stream shows its own rate
+MIN_FRAME_TICKS, MAX_FRAME_TICKS = PTS_CLOCK_HZ // 120, PTS_CLOCK_HZ  # 120 to 1 fps: plausible frame intervals
 MAX_TIMESTAMP_JUMP = 10 * PTS_CLOCK_HZ  # a larger step forward is a clock reset, not a gap
 # empty_moov: the moov carries no samples (all of them come in fragments); default_base_moof: offsets
 # relative to the moof, as MSE requires; frag_every_frame: one fragment per frame, for low latency.
@@ -96,7 +97,8 @@ class _Timeline:
         if pts is not None and self._last_raw is not None:
             step = (pts - self._last_raw) % TIMESTAMP_WRAP
             if 0 < step <= MAX_TIMESTAMP_JUMP:
-                self._frame_ticks = step if step < PTS_CLOCK_HZ else self._frame_ticks
+                if MIN_FRAME_TICKS <= step <= MAX_FRAME_TICKS:
+                    self._frame_ticks = step
                 dts = self._last_unwrapped + step
             else:
                 self.repaired += 1

@@ -1,0 +1,101 @@
+"""The fMP4 fragmenter: init segment, one fragment per frame, timestamps repaired, decodable by FFmpeg."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import av
+import pytest
+
+from clearsight.media.es import Codec, EsFrame, is_keyframe
+from clearsight.media.fmp4 import DEFAULT_FRAME_TICKS, TIMESTAMP_WRAP, Fmp4Fragmenter, InitSegment, MediaFragment
+from clearsight.media.parameter_sets import split_annexb
+from tests.media.media_samples import encode
+
+FRAME_TICKS = 3600  # 25 fps at 90 kHz
+
+
+def _frames(name: str, codec: Codec, pts: list[int | None] | None = None) -> list[EsFrame]:
+    units = encode(name, 15).access_units
+    stamps = pts if pts is not None else [i * FRAME_TICKS for i in range(len(units))]
+    return [EsFrame(0xE0, codec, stamp, None, unit, is_keyframe(codec, [n[:3] for n in split_annexb(unit)]))
+            for unit, stamp in zip(units, stamps, strict=False)]
+
+
+def _run(frames: list[EsFrame]) -> list[InitSegment | MediaFragment]:
+    fragmenter = Fmp4Fragmenter(label="test")
+    out: list[InitSegment | MediaFragment] = []
+    for frame in frames:
+        out += fragmenter.push(frame)
+    return out + fragmenter.close()
+
+
+def _decode(data: bytes) -> list[av.VideoFrame]:
+    with av.open(io.BytesIO(data), format="mp4") as container:
+        return list(container.decode(video=0))
+
+
+@pytest.mark.parametrize(("name", "codec"), [("h264", Codec.H264), ("hevc", Codec.H265)])
+def test_init_then_one_fragment_per_frame_that_ffmpeg_decodes(name: str, codec: Codec) -> None:
+    frames = _frames(name, codec)
+    out = _run(frames)
+    assert isinstance(out[0], InitSegment) and out[0].data[4:8] == b"ftyp"
+    fragments = [o for o in out[1:] if isinstance(o, MediaFragment)]
+    assert len(fragments) == len(out) - 1 >= len(frames) - 1  # the last may stay in the muxer at close
+    assert all(f.data[4:8] == b"moof" for f in fragments)
+    assert [f.keyframe for f in fragments] == [f.keyframe for f in frames[:len(fragments)]]
+    assert [f.dts for f in fragments] == [i * FRAME_TICKS for i in range(len(fragments))]
+    assert all(f.duration == FRAME_TICKS for f in fragments)
+    assert len(_decode(b"".join(o.data for o in out))) == len(fragments)
+
+
+def test_frames_before_the_first_keyframe_are_skipped() -> None:
+    frames = _frames("h264", Codec.H264)
+    fragmenter = Fmp4Fragmenter()
+    assert fragmenter.push(frames[1]) == [] and fragmenter.push(frames[2]) == []
+    assert fragmenter.frames_skipped == 2
+    assert isinstance(fragmenter.push(frames[0])[0], InitSegment)
+
+
+def test_missing_backwards_and_wrapping_timestamps_stay_monotonic() -> None:
+    near_wrap = TIMESTAMP_WRAP - 2 * FRAME_TICKS
+    # Two frames before the 33-bit wrap; a missing PTS (taken as the wrap itself); one frame past the wrap; a
+    # repeated PTS and one going backwards (each placed one frame interval on); a jump of minutes (a clock
+    # reset, likewise); then a steady clock again.
+    pts: list[int | None] = [near_wrap, near_wrap + FRAME_TICKS, None, FRAME_TICKS, FRAME_TICKS, 0,
+                             11_000_000, 11_003_600, 11_007_200, 11_010_800]
+    out = _run(_frames("h264", Codec.H264, pts))
+    dts = [o.dts for o in out if isinstance(o, MediaFragment)]
+    assert dts == [i * FRAME_TICKS for i in range(len(dts))]
+    assert len(dts) >= 9
+    assert len(_decode(b"".join(o.data for o in out))) == len(dts)
+
+
+def test_default_frame_interval_until_the_stream_shows_its_own() -> None:
+    out = _run(_frames("h264", Codec.H264, [None] * 6))
+    assert [o.dts for o in out if isinstance(o, MediaFragment)][:3] == [0, DEFAULT_FRAME_TICKS, 2 * DEFAULT_FRAME_TICKS]
+
+
+def test_a_resolution_change_starts_a_new_init_segment() -> None:
+    first = _frames("h264", Codec.H264)[:5]
+    import tests.media.media_samples as samples
+
+    original = samples.WIDTH, samples.HEIGHT
+    samples.WIDTH, samples.HEIGHT = 320, 240
+    try:
+        second = _frames("h264", Codec.H264)[:5]
+    finally:
+        samples.WIDTH, samples.HEIGHT = original
+    out = _run(first + second)
+    inits = [o for o in out if isinstance(o, InitSegment)]
+    assert [(i.parameters.width, i.parameters.height) for i in inits] == [(160, 120), (320, 240)]
+    fragments = [o for o in out if isinstance(o, MediaFragment)]
+    assert len(fragments) >= 9
+    assert all(b.dts > a.dts for a, b in itertools.pairwise(fragments))
+
+
+def test_audio_frames_are_ignored() -> None:
+    fragmenter = Fmp4Fragmenter()
+    assert fragmenter.push(EsFrame(0xC0, Codec.G711A, 0, None, b"\x55" * 160, True)) == []
+    assert fragmenter.frames_in == 0
