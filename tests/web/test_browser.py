@@ -1,14 +1,17 @@
 """The operator console in Chromium against the real platform and simulator processes: sign in through
 the UI, click a channel in the tree, and see live video; make the simulator refuse or go silent and see
-the step that failed in the tile."""
+the step that failed in the tile; steer the camera from the PTZ pad; take a snapshot."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from clearsight.api.ptz_commands import ptz_hex
+from clearsight.api.schemas import PtzMove, PtzStop
 from tests.integration.conftest import platform, sim_args, sims, start_sim  # noqa: F401  (fixtures)
 from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, wait_until
 from tests.web.conftest import PageErrors
@@ -66,3 +69,28 @@ def test_a_muted_channel_shows_no_rtp_in_the_tile(console: Page, simulator: SimP
     target = play(console, SECOND_CHANNEL_NAME, 2)
     assert wait_failed(target, within=20) == "no-rtp"
     expect(target.locator(".tile__failure-step")).to_have_text("step: no-rtp")
+
+
+def test_the_ptz_pad_steers_the_simulated_camera(console: Page, simulator: SimProcess) -> None:
+    play(console, CHANNEL_NAME, 0)
+    right = console.locator(".ptz__key--right")
+    right.hover()
+    console.mouse.down()
+    moved = simulator.wait_for(lambda e: e.get("event") == "ptz" and e.get("channel") == CHANNEL_ID)
+    console.mouse.up()
+    stopped = simulator.wait_for(lambda e: e.get("event") == "ptz" and e.get("channel") == CHANNEL_ID
+                                 and e is not moved, new_only=True)
+    assert str(moved["command"]).upper() == ptz_hex(PtzMove(action="move", pan=1)).upper()
+    assert str(stopped["command"]).upper() == ptz_hex(PtzStop(action="stop")).upper()
+    expect(console.locator(".ptz__status")).to_have_text("Stopped")
+
+
+def test_a_snapshot_of_the_live_channel_opens_in_the_dialog(console: Page) -> None:
+    target = play(console, CHANNEL_NAME, 0)
+    wait_playing(target, within=FIRST_PICTURE_WITHIN_S)
+    target.hover()
+    target.locator(".tile__tool--snapshot").click()
+    dialog = console.locator("#snapshot-dialog")
+    expect(dialog.locator("canvas.dialog__image")).to_be_visible(timeout=10_000)
+    expect(dialog.locator(".dialog__meta")).to_contain_text(CHANNEL_ID)
+    expect(dialog.locator("a.button", has_text="Download")).to_have_attribute("download", re.compile(r"\.jpg$"))

@@ -13,8 +13,7 @@ const RECONNECTS = 1;
 export class LiveSession {
   /**
    * Handlers: `onState(state, note)` with requesting, connecting, buffering, live or reconnecting (and an
-   * optional note saying more);
-   * `onInfo(info)` (the POST answer), `onStats(stats)`, `onFailure(failure)`, `onEnded(reason)`.
+   * optional note saying more); `onStats(stats)`, `onFailure(failure)`, `onEnded(reason)`.
    */
   constructor(channelId, video, handlers) {
     this.channelId = channelId;
@@ -26,6 +25,7 @@ export class LiveSession {
     this.info = null;
     this.liveSince = null;
     this.hlsListeners = null;
+    this.request = null;
   }
 
   start() {
@@ -34,6 +34,7 @@ export class LiveSession {
 
   stop() {
     this.stopped = true;
+    this.request?.abort();
     this.#release();
   }
 
@@ -45,15 +46,19 @@ export class LiveSession {
   async #open(reconnecting) {
     this.handlers.onState(reconnecting ? 'reconnecting' : 'requesting');
     let info;
+    this.request = new AbortController(); // closing the tile while the platform sets the stream up
     try {
-      info = await startLive(this.channelId);
+      info = await startLive(this.channelId, { signal: this.request.signal });
     } catch (error) {
-      if (!this.stopped && error.status !== 401) this.handlers.onFailure(failureFromApiError(error));
+      if (!this.stopped && error.name !== 'AbortError' && error.status !== 401) {
+        this.handlers.onFailure(failureFromApiError(error));
+      }
       return;
+    } finally {
+      this.request = null;
     }
     if (this.stopped) return;
     this.info = info;
-    this.handlers.onInfo(info);
     if (mseSupports(info.mime)) {
       this.#playMse(info);
       return;
@@ -69,7 +74,6 @@ export class LiveSession {
         if (state === 'live') this.liveSince = performance.now();
         this.handlers.onState(state);
       },
-      onInit: () => {},
       onStats: (stats) => this.handlers.onStats(stats),
       onEnd: (reason) => {
         this.#release();

@@ -28,8 +28,7 @@ export function webSocketUrl(url) {
 
 export class MsePlayer {
   /**
-   * Plays `wsUrl` into `video`. Handlers: `onState('connecting'|'buffering'|'live')`, `onInit(init)`,
-   * `onStats(stats)`, `onEnd(reason)` (the server ended the stream), `onLost(detail)` (the connection
+   * Plays `wsUrl` into `video`. Handlers: `onState('connecting'|'buffering'|'live')`, `onStats(stats)`, `onEnd(reason)` (the server ended the stream), `onLost(detail)` (the connection
    * closed unexpectedly), `onFailure(step, detail)` (the browser cannot show this stream).
    */
   constructor(video, { wsUrl, mime }, handlers) {
@@ -147,7 +146,6 @@ export class MsePlayer {
       this.#finish('onFailure', 'codec', `codec not playable in this browser: ${init.codec || ''} (${mime})`.trim());
       return;
     }
-    this.#emit('onInit', init);
     if (this.mime === null) {
       this.mime = mime;
       this.#createBuffer();

@@ -76,7 +76,6 @@ export class VideoTile {
     this.element.dataset.channelId = channel.id;
     this.session = new LiveSession(channel.id, this.video, {
       onState: (state, note) => this.#setState(state, note),
-      onInfo: () => {},
       onStats: (stats) => this.#showStats(stats),
       onFailure: (failure) => this.#showFailure(failure),
       onEnded: (reason) => this.#showEnded(reason),
