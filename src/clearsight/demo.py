@@ -30,8 +30,8 @@ async def run_demo(settings: Settings, *, devices: int, channels: int) -> None:
         password = settings.admin_password or platform.admin_password or "(set by CLEARSIGHT_ADMIN_PASSWORD)"
         print(
             "\nClearsight demo is running.\n"
-            f"  API:           http://{settings.http_host}:{settings.http_port}/docs"
-            f"   (OpenAPI: /openapi.json; the web UI arrives with the media plane)\n"
+            f"  Web UI:        http://{settings.http_host}:{settings.http_port}/   (click a channel to see it live)\n"
+            f"  API:           http://{settings.http_host}:{settings.http_port}/docs   (OpenAPI: /openapi.json)\n"
             f"  Login:         {settings.admin_user} / {password}\n"
             f"  SIP:           {settings.sip_host}:{settings.sip_port} (UDP and TCP), platform ID "
             f"{settings.platform_id}\n"
