@@ -55,6 +55,7 @@ class Live(enum.Enum):
     OFFLINE = "offline"  # 409
     H265 = "h265"  # answers with an H.265 MIME type
     DROP_ONCE = "drop-once"  # the first WebSocket closes after a second of video; later ones stream
+    SILENT_ONCE = "silent-once"  # the first WebSocket sends nothing at all; later ones stream
 
 
 @dataclass
@@ -134,9 +135,13 @@ def _scripted_routes(log: StandInLog, behaviour: dict[int, Live]) -> list[BaseRo
     @router.websocket("/live/{channel_id}/ws")
     async def live_ws(websocket: WebSocket, channel_id: int) -> None:
         log.websockets.append(channel_id)
-        drop = behaviour.get(channel_id) is Live.DROP_ONCE and log.websockets.count(channel_id) == 1
+        first = log.websockets.count(channel_id) == 1
+        drop = behaviour.get(channel_id) is Live.DROP_ONCE and first
         await websocket.accept()
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            if behaviour.get(channel_id) is Live.SILENT_ONCE and first:
+                await websocket.receive()  # until the viewer gives up and closes
+                return
             await _stream(websocket, channel_id, drop_after=clip().fps if drop else None)
 
     @authenticated.get("/channels/{channel_id}/snapshot")

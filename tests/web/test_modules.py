@@ -58,6 +58,12 @@ def test_trim_keeps_ten_seconds_behind_playback(blank: Page) -> None:
     assert _run(blank, "live-edge.js", "(m) => m.trimEnd([{start: 0, end: 13}], 12.9)") == pytest.approx(2.9)
 
 
+def test_playback_speeds_up_a_little_to_close_a_small_lag(blank: Page) -> None:
+    cases = "[[0.4, 1], [0.2, 1.1], [0.2, 1], [0.1, 1.1]]"  # [lag, current rate]
+    rates = _run(blank, "live-edge.js", f"(m) => {cases}.map(([lag, rate]) => m.playbackRateFor(lag, rate))")
+    assert rates == [1.1, 1.1, 1, 1]
+
+
 @pytest.mark.parametrize(("civil_code", "region"), [
     ("34020000", "3402"), ("340202", "340202"), ("34", "34"), ("3402020512", "34020205"),
     ("00000000", None), ("34x", None), ("345", None), (None, None), ("", None),

@@ -25,6 +25,7 @@ from tests.web.console import (
     wait_failed,
     wait_playing,
 )
+from tests.web.standin import Live
 
 pytestmark = pytest.mark.browser
 
@@ -194,6 +195,14 @@ def test_an_unexpected_close_reconnects_once(console: Page, standin: StandIn) ->
         time.sleep(0.1)
     assert standin.log.live_posts == [5, 5] and standin.log.websockets == [5, 5]
     wait_playing(target, advance=1.0)
+
+
+def test_a_silent_connection_is_given_up_and_reconnected(console: Page, standin: StandIn) -> None:
+    standin.behaviour[5] = Live.SILENT_ONCE
+    target = play(console, "Loading bay", 0)
+    expect(target).to_have_attribute("data-state", "buffering")
+    wait_playing(target, within=16)  # 10 s of silence, then a new POST and connection
+    assert standin.log.live_posts == [5, 5] and standin.log.websockets == [5, 5]
 
 
 def test_layouts_have_1_4_9_16_tiles(console: Page) -> None:

@@ -4,6 +4,9 @@
 export const MAX_LIVE_LAG_S = 0.5; // further behind the newest frame than this: jump forward
 export const LIVE_EDGE_TARGET_S = 0.15; // where a jump lands: this far behind the newest frame
 export const GAP_TOLERANCE_S = 0.1; // a position this close to a range counts as inside it
+export const CATCH_UP_ABOVE_S = 0.3; // further behind than this: play a little faster ...
+export const CAUGHT_UP_BELOW_S = 0.15; // ... until this close again
+export const CATCH_UP_RATE = 1.1; // fast enough to close 0.2 s in 2 s, too little to notice
 export const BUFFER_KEEP_S = 10; // keep this much already-played video
 export const TRIM_SLACK_S = 2; // ... and trim only when this much more has piled up
 
@@ -43,4 +46,14 @@ export function trimEnd(ranges, currentTime) {
   const oldest = ranges[0].start;
   if (currentTime - oldest <= BUFFER_KEEP_S + TRIM_SLACK_S) return null;
   return currentTime - BUFFER_KEEP_S;
+}
+
+/**
+ * The playback rate that closes a small lag without a seek (a seek costs the frames decoded since the last
+ * keyframe): faster above CATCH_UP_ABOVE_S, normal again below CAUGHT_UP_BELOW_S, unchanged between.
+ */
+export function playbackRateFor(lag, currentRate) {
+  if (lag > CATCH_UP_ABOVE_S) return CATCH_UP_RATE;
+  if (lag < CAUGHT_UP_BELOW_S) return 1;
+  return currentRate;
 }

@@ -1,13 +1,14 @@
 // Live video over a WebSocket into Media Source Extensions: a JSON `init` message, then the fMP4 init
 // segment and one moof+mdat fragment per frame (binary), `stats` about every second, `end` before the
 // server closes. Fragments are appended as they come; playback is kept within ~0.5 s of the newest frame
-// and the already-played buffer is trimmed to ~10 s.
+// (a little faster when it lags, a jump when it lags more) and the already-played buffer is trimmed to ~10 s.
 
-import { liveLag, rangesOf, seekTarget, trimEnd } from './live-edge.js';
+import { liveLag, playbackRateFor, rangesOf, seekTarget, trimEnd } from './live-edge.js';
 import { SourceBufferFeeder } from './source-feeder.js';
 
 const TICK_MS = 250; // how often playback is held to the live edge
-const SILENCE_TIMEOUT_MS = 10_000; // no message at all for this long: the connection is dead
+const SILENCE_TIMEOUT_MS = 10_000; // not open, or no message at all, for this long: the connection is dead
+const SILENT_CLOSE_CODE = 4000; // RFC 6455 §7.4.2: 4000-4999 are for applications
 const QUOTA_KEEP_S = 1; // when the browser's buffer is full, keep only this much played video
 const POLICY_REPORT_GRACE_MS = 100; // a content-security-policy report follows the media error it causes
 
@@ -57,7 +58,10 @@ export class MsePlayer {
     handlers.onState('connecting');
     this.socket = new WebSocket(webSocketUrl(wsUrl));
     this.socket.binaryType = 'arraybuffer';
-    this.socket.addEventListener('open', () => this.#emit('onState', 'buffering'), { signal: this.listeners.signal });
+    this.socket.addEventListener('open', () => {
+      this.lastMessageAt = performance.now();
+      this.#emit('onState', 'buffering');
+    }, { signal: this.listeners.signal });
     this.socket.addEventListener('message', (event) => this.#onMessage(event), { signal: this.listeners.signal });
     this.socket.addEventListener('close', (event) => this.#onClose(event), { signal: this.listeners.signal });
     this.ticker = setInterval(() => this.#tick(), TICK_MS);
@@ -180,6 +184,8 @@ export class MsePlayer {
     const ranges = rangesOf(video.buffered);
     const target = seekTarget(ranges, video.currentTime);
     if (target !== null && !video.seeking) video.currentTime = target;
+    const rate = playbackRateFor(liveLag(ranges, video.currentTime), video.playbackRate);
+    if (rate !== video.playbackRate) video.playbackRate = rate;
     if (ranges.length && video.paused && !video.seeking) {
       video.play().catch(() => {}); // a pause from a later seek or destroy is not an error
     }
@@ -190,9 +196,12 @@ export class MsePlayer {
       this.#emit('onState', 'live');
     }
     this.lastTime = video.currentTime;
-    if (this.socket.readyState === WebSocket.OPEN && performance.now() - this.lastMessageAt > SILENCE_TIMEOUT_MS) {
-      this.#finish('onLost', `no data from the platform for ${SILENCE_TIMEOUT_MS / 1000} s`);
-      this.socket.close(4000, 'silent');
+    const state = this.socket.readyState;
+    if ((state === WebSocket.CONNECTING || state === WebSocket.OPEN)
+        && performance.now() - this.lastMessageAt > SILENCE_TIMEOUT_MS) {
+      const what = state === WebSocket.CONNECTING ? 'the stream connection did not open' : 'no data from the platform';
+      this.#finish('onLost', `${what} for ${SILENCE_TIMEOUT_MS / 1000} s`);
+      this.socket.close(SILENT_CLOSE_CODE, 'silent');
     }
   }
 
