@@ -213,6 +213,17 @@ def test_layouts_have_1_4_9_16_tiles(console: Page) -> None:
             "aria-pressed", "true")
 
 
+def test_double_click_maximises_a_tile_and_escape_restores(console: Page) -> None:
+    target = play(console, "Gate", 2)
+    wait_playing(target)
+    target.dblclick(position={"x": 60, "y": 80})
+    expect(console.locator(".tile:visible")).to_have_count(1)
+    expect(target).to_be_visible()
+    console.keyboard.press("Escape")
+    expect(console.locator(".tile:visible")).to_have_count(4)
+    assert target.get_attribute("data-state") == "live"  # the stream went on throughout
+
+
 def test_a_smaller_layout_stops_the_tiles_it_drops(console: Page, standin: StandIn) -> None:
     target = play(console, "Gate", 3)
     wait_playing(target)
