@@ -1,5 +1,5 @@
-"""RtpReceiver over a real UDP socket on 127.0.0.1 and its RtpStreamPipeline alone: PS frames out, bad and stray
-packets counted."""
+"""RtpReceiver over a real UDP socket on 127.0.0.1 and its RtpStreamPipeline alone: PS, TS and raw H.264/H.265
+frames out, bad and stray packets counted, losses handed to the right decoder."""
 
 from __future__ import annotations
 
@@ -8,12 +8,19 @@ import random
 import socket
 from collections.abc import Callable
 
-from clearsight.media.es import EsFrame
-from clearsight.media.payload import TS_PACKET_SIZE, TS_SYNC_BYTE, PayloadKind
-from clearsight.media.rtp import RtpPacket
+import pytest
+
+from clearsight.media.es import Codec, EsFrame
+from clearsight.media.payload import MAX_PAYLOADS_EXAMINED, TS_PACKET_SIZE, PayloadKind
+from clearsight.media.rtp import RtpPacket, seq_add
+from clearsight.media.rtp_es_depacketizer import DepacketizerStats
 from clearsight.media.rtp_receiver import DETECTION_PACKETS, RtpReceiver, RtpStreamPipeline
+from clearsight.media.ts_demux import TsDemuxStats
 from clearsight.sim.rtp_stream import PsRtpStream
 from clearsight.sim.video import ClipLibrary
+from tests.media.media_samples import EncodedVideo, packetize_h264, packetize_h265, split_annex_b
+from tests.media.ts_samples import packets as ts_packets
+from tests.media.ts_samples import pid_of, reference_packets, starts_unit
 
 SSRC = 200_000_001
 OTHER_SSRC = 123_456
@@ -80,18 +87,40 @@ async def test_only_wrong_ssrc_is_reported_as_mismatch() -> None:
         receiver.close()
 
 
-async def test_ts_payload_is_detected_and_not_demultiplexed() -> None:
-    receiver = RtpReceiver(expected_ssrc=SSRC, label="test")
+def _rtp(payloads: list[bytes], *, first_sequence: int = 65_500, timestamps: list[int] | None = None,
+         markers: list[bool] | None = None, payload_type: int = 33) -> list[RtpPacket]:
+    return [RtpPacket(payload_type=payload_type, sequence=seq_add(first_sequence, i),
+                      timestamp=timestamps[i] if timestamps else i * 3600, ssrc=SSRC, payload=payload,
+                      marker=bool(markers and markers[i])) for i, payload in enumerate(payloads)]
+
+
+def _ts_payloads(ts: bytes, size: int = 7 * TS_PACKET_SIZE) -> list[bytes]:
+    return [ts[i : i + size] for i in range(0, len(ts), size)]
+
+
+def _es_packets(video: EncodedVideo, mtu: int = 600) -> list[RtpPacket]:
+    packetize = packetize_h264 if video.codec == "h264" else packetize_h265
+    payloads, timestamps, markers = [], [], []
+    for index, unit in enumerate(video.access_units):
+        pieces = packetize(unit, mtu)
+        payloads += pieces
+        timestamps += [index * 3600] * len(pieces)
+        markers += [i == len(pieces) - 1 for i in range(len(pieces))]
+    return _rtp(payloads, timestamps=timestamps, markers=markers, payload_type=98)
+
+
+async def test_ts_stream_over_udp_becomes_frames(ts_bytes: bytes) -> None:
+    frames: list[EsFrame] = []
+    receiver = RtpReceiver(expected_ssrc=SSRC, on_frame=frames.append, label="test")
     port = await receiver.start("127.0.0.1", 0)
     try:
-        ts = (bytes([TS_SYNC_BYTE]) + bytes(TS_PACKET_SIZE - 1)) * 7
-        datagrams = [RtpPacket(payload_type=33, sequence=i, timestamp=i, ssrc=SSRC, payload=ts).to_bytes()
-                     for i in range(12)]
-        await _send(port, datagrams)
+        await _send(port, [p.to_bytes() for p in _rtp(_ts_payloads(ts_bytes))])
         assert receiver.payload_detected is not None
         assert await asyncio.wait_for(receiver.payload_detected, 2) is PayloadKind.MPEG_TS
-        assert receiver.counters.frames == 0
-        await _until(lambda: receiver.counters.undecoded_packets >= 12, 2)
+        reference = reference_packets(ts_bytes)
+        await _until(lambda: len(frames) >= len(reference) - 1, 3)  # the last one waits for the next
+        assert [f.data for f in frames] == [r.data for r in reference[:-1]]
+        assert receiver.counters.undecoded_packets == 0
     finally:
         receiver.close()
 
@@ -142,3 +171,103 @@ def test_pipeline_takes_a_new_ssrc_only_before_the_first_packet() -> None:
     pipeline.expect_ssrc(SSRC)  # too late: RTP has arrived
     pipeline.feed(RtpPacket(payload_type=96, sequence=2, timestamp=0, ssrc=OTHER_SSRC, payload=b"x").to_bytes(), 0.1)
     assert pipeline.counters.wrong_ssrc == 0 and pipeline.last_rtp_at == 0.1
+
+
+# --- every payload kind through the pipeline ---
+
+
+def _feed(pipeline: RtpStreamPipeline, packets: list[RtpPacket], start: float = 0.0) -> float:
+    now = start
+    for packet in packets:
+        now += 0.001
+        pipeline.feed(packet.to_bytes(), now)
+    return now
+
+
+def _video_units(ts: bytes) -> list[tuple[int, int]]:
+    """(first byte, end byte) in `ts` of each frame's video packets (PID 0x100)."""
+    starts = [i * TS_PACKET_SIZE for i, p in enumerate(ts_packets(ts)) if pid_of(p) == 0x100 and starts_unit(p)]
+    return list(zip(starts, [*starts[1:], len(ts)], strict=True))
+
+
+def test_pipeline_demultiplexes_ts_in_aligned_payloads(ts_bytes: bytes) -> None:
+    frames: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=frames.append, label="ts")
+    _feed(pipeline, _rtp(_ts_payloads(ts_bytes)))
+    reference = reference_packets(ts_bytes)
+    assert pipeline.payload_kind is PayloadKind.MPEG_TS
+    assert [(f.data, f.pts, f.dts, f.keyframe) for f in frames] == [
+        (r.data, r.pts, r.dts, r.keyframe) for r in reference[:-1]]
+    assert all(f.codec is Codec.H264 for f in frames)
+    assert pipeline.counters.frames == len(frames) and pipeline.counters.undecoded_packets == 0
+    stats = pipeline.decoder_stats
+    assert isinstance(stats, TsDemuxStats) and stats.cc_errors == 0 and stats.discontinuities == 0
+
+
+def test_pipeline_ts_cut_anywhere_loses_only_the_frame_hit_by_a_lost_packet(ts_bytes: bytes) -> None:
+    size = 1000  # RTP payloads that cut TS packets in two
+    payloads = _ts_payloads(ts_bytes, size)
+    units = _video_units(ts_bytes)
+    # A payload well inside one frame: the TS packets it touches hold no frame start.
+    victim, frame = next((i, k) for i in range(DETECTION_PACKETS + 1, len(payloads))
+                         for k, (start, end) in enumerate(units)
+                         if start + TS_PACKET_SIZE <= (i * size) // TS_PACKET_SIZE * TS_PACKET_SIZE
+                         and -(-(i + 1) * size // TS_PACKET_SIZE) * TS_PACKET_SIZE < end - TS_PACKET_SIZE)
+    frames: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=frames.append, label="ts-loss")
+    packets = _rtp(payloads)
+    now = _feed(pipeline, packets[:victim])
+    now = _feed(pipeline, packets[victim + 1 :], now)
+    pipeline.poll(now + 1.0)  # the reorder buffer gives up on the lost one
+    reference = reference_packets(ts_bytes)
+    expected = [r.data for k, r in enumerate(reference[:-1]) if k != frame]
+    assert [f.data for f in frames] == expected
+    stats = pipeline.decoder_stats
+    assert isinstance(stats, TsDemuxStats) and stats.discontinuities == 1 and stats.frames_dropped == 1
+    assert pipeline.stats.lost == 1
+
+
+@pytest.mark.parametrize(("codec", "kind"), [("h264", PayloadKind.H264_ES), ("h265", PayloadKind.H265_ES)])
+def test_pipeline_depacketizes_raw_video(codec: str, kind: PayloadKind, h264_video: EncodedVideo,
+                                         h265_video: EncodedVideo) -> None:
+    video = h264_video if codec == "h264" else h265_video
+    packets = _es_packets(video)
+    for i in range(DETECTION_PACKETS + 2, len(packets) - 1, 9):  # misordered neighbours now and then
+        packets[i], packets[i + 1] = packets[i + 1], packets[i]
+    frames: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=frames.append, label=codec)
+    _feed(pipeline, packets)
+    assert pipeline.payload_kind is kind
+    assert [split_annex_b(f.data) for f in frames] == [split_annex_b(u) for u in video.access_units]
+    assert [f.pts for f in frames] == [i * 3600 for i in range(len(frames))]
+    assert frames[0].keyframe and frames[0].codec is (Codec.H264 if codec == "h264" else Codec.H265)
+    assert pipeline.counters.frames == len(frames)
+    assert pipeline.reorder.counters.released == len(packets)
+
+
+def test_pipeline_hands_rtp_loss_to_the_depacketizer(h264_video: EncodedVideo) -> None:
+    packets = _es_packets(h264_video)
+    fragment = next(i for i, p in enumerate(packets) if i > 30 and p.payload[0] & 0x1F == 28
+                    and not p.payload[1] & 0xC0)  # a middle FU-A fragment
+    frames: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=frames.append, label="loss")
+    now = _feed(pipeline, packets[:fragment])
+    now = _feed(pipeline, packets[fragment + 1 :], now)
+    pipeline.poll(now + 1.0)
+    lost_frame = packets[fragment].timestamp // 3600
+    expected = [u for i, u in enumerate(h264_video.access_units) if i != lost_frame]
+    assert [split_annex_b(f.data) for f in frames] == [split_annex_b(u) for u in expected]
+    stats = pipeline.decoder_stats
+    assert isinstance(stats, DepacketizerStats)
+    assert (stats.lost_packets, stats.fragments_dropped, stats.frames_dropped) == (1, 1, 1)
+
+
+def test_pipeline_leaves_an_unknown_payload_undecoded() -> None:
+    rng = random.Random(3)
+    payloads = [bytes([0x80 | rng.randrange(128)]) + rng.randbytes(300) for _ in range(MAX_PAYLOADS_EXAMINED + 6)]
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, label="junk")
+    _feed(pipeline, _rtp(payloads))
+    assert pipeline.payload_kind is PayloadKind.UNKNOWN
+    assert pipeline.decoder is None and pipeline.decoder_stats is None
+    assert pipeline.counters.undecoded_packets == len(payloads) and pipeline.counters.frames == 0
+    assert pipeline.payload_scores is not None and pipeline.payload_scores.examined == MAX_PAYLOADS_EXAMINED

@@ -9,7 +9,8 @@
 3. ``no-rtp``: the first RTP packet must arrive within ``no_rtp_timeout`` seconds (TCP passive: the device
    must connect to the offered port first; the detail says which of the two did not happen).
 4. ``wrong-ssrc``: RTP arrived but none of it with the SSRC expected.
-5. ``payload``: the payload must be recognised and be MPEG-PS (the only kind demultiplexed so far).
+5. ``payload``: the payload must be recognised: MPEG-PS (the standard), MPEG-TS, or H.264/H.265 directly in
+   RTP (devices that deviate); a payload of none of these kinds fails here.
 
 The offer's transport is the caller's (``transport=``, else the manager's ``default_transport``): UDP
 (``RTP/AVP``), TCP passive (``TCP/RTP/AVP``, ``a=setup:passive``: the platform listens, the device
@@ -274,9 +275,12 @@ class LiveSessionManager:
                              f"({receiver.stats.packets} packets)")
         kind = receiver.payload_detected.result()
         session.payload_kind = kind
-        if kind is not PayloadKind.MPEG_PS:
-            what = "undecodable" if kind is PayloadKind.UNKNOWN else "not supported yet"
-            raise self._fail(session, LiveStep.PAYLOAD, f"payload {kind.value} is {what} (only MPEG-PS so far)")
+        if kind is PayloadKind.UNKNOWN:
+            scores = receiver.pipeline.payload_scores
+            seen = (f"; of {scores.examined} payloads, {scores.mpeg_ps} looked like PS, {scores.mpeg_ts} like TS, "
+                    f"{scores.h264} like H.264 RTP, {scores.h265} like H.265 RTP") if scores is not None else ""
+            raise self._fail(session, LiveStep.PAYLOAD, f"payload unknown is undecodable: neither MPEG-PS, MPEG-TS "
+                             f"nor H.264/H.265 RTP{seen}")
 
     # --- while streaming -------------------------------------------------------------------------
     async def _watch(self, session: LiveSession) -> None:

@@ -2,9 +2,11 @@
 
 `RtpStreamPipeline` is the transport-independent core, sans-I/O: each packet goes through `parse_rtp` (bad
 packets are counted and dropped), `StreamStats` (the SSRC gate, with its "wrong SSRC" report),
-`ReorderBuffer`, then payload detection on the first packets released and, for an MPEG program stream,
-`PsDemuxer`; every frame the demuxer completes is handed to `on_frame`. Other payload kinds (TS, raw
-H.264/H.265 RTP) are detected and reported as unsupported: only PS is demultiplexed so far.
+`ReorderBuffer`, then payload detection on the first packets released, and then the decoder for the kind
+found: `PsDemuxer` for an MPEG program stream, `TsDemuxer` for a transport stream (RFC 2250; a sequence gap
+tells it that bytes are missing), `H264Depacketizer` / `H265Depacketizer` for elementary video in RTP
+(RFC 6184 / RFC 7798, which need the packets' sequence numbers, timestamps and marker bits). Every frame
+completed is handed to `on_frame`. Only a payload of no known kind is left undecoded (and counted).
 
 `RtpReceiver` is the asyncio shell feeding it: a UDP socket (datagrams) and/or a TCP media link
 (`clearsight.media.rtp_tcp`: RFC 4571 frames, listening for the device or connecting to it), both on the
@@ -22,14 +24,19 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from clearsight.media.es import EsFrame
-from clearsight.media.payload import MAX_PAYLOADS_EXAMINED, PayloadKind, detect_payload
-from clearsight.media.ps_demux import PsDemuxer
+from clearsight.media.payload import MAX_PAYLOADS_EXAMINED, PayloadKind, PayloadScores, score_payloads
+from clearsight.media.ps_demux import PsDemuxer, PsDemuxStats
 from clearsight.media.reorder import ReorderBuffer
-from clearsight.media.rtp import RtpError, RtpPacket, parse_rtp
+from clearsight.media.rtp import RTP_SEQ_MOD, RtpError, RtpPacket, parse_rtp
+from clearsight.media.rtp_es_depacketizer import DepacketizerStats
+from clearsight.media.rtp_h264 import H264Depacketizer
+from clearsight.media.rtp_h265 import H265Depacketizer
 from clearsight.media.rtp_stats import StreamStats
 from clearsight.media.rtp_tcp import CONNECT_TIMEOUT, TcpMediaLink
+from clearsight.media.ts_demux import TsDemuxer, TsDemuxStats
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +51,10 @@ FrameHandler = Callable[[EsFrame], None]
 
 
 class UnsupportedPayload(Exception):
-    """The stream carries something this receiver cannot demultiplex (yet)."""
+    """The stream carries something this receiver cannot decode: no known payload kind."""
 
     def __init__(self, kind: PayloadKind) -> None:
-        super().__init__(f"payload {kind.value} is not supported (only MPEG-PS so far)")
+        super().__init__(f"payload {kind.value} is not supported (MPEG-PS, MPEG-TS and H.264/H.265 RTP are)")
         self.kind = kind
 
 
@@ -59,11 +66,76 @@ class ReceiverCounters:
     bad_packets: int = 0  # not RTP (too short, wrong version, RTCP on the RTP port)
     wrong_ssrc: int = 0  # RTP dropped by the SSRC gate
     frames: int = 0  # frames handed to on_frame
-    undecoded_packets: int = 0  # released packets dropped because the payload kind is unsupported
+    undecoded_packets: int = 0  # released packets dropped because the payload kind is unknown
+
+
+DecoderStats = PsDemuxStats | TsDemuxStats | DepacketizerStats
+
+
+class PayloadDecoder(Protocol):
+    """Released RTP packets in, frames out: one per payload kind."""
+
+    @property
+    def stats(self) -> DecoderStats: ...
+
+    def push(self, packet: RtpPacket) -> None: ...
+
+    def next_frame(self) -> EsFrame | None: ...
+
+
+class PsPayloadDecoder:
+    """MPEG-PS cut anywhere into RTP payloads: the bytes go to `PsDemuxer` in sequence order."""
+
+    def __init__(self, label: str) -> None:
+        self.demuxer = PsDemuxer(label=label)
+
+    @property
+    def stats(self) -> PsDemuxStats:
+        return self.demuxer.stats
+
+    def push(self, packet: RtpPacket) -> None:
+        self.demuxer.feed(bytes(packet.payload))
+
+    def next_frame(self) -> EsFrame | None:
+        return self.demuxer.next_frame()
+
+
+class TsPayloadDecoder:
+    """MPEG-TS in RTP (RFC 2250): the bytes go to `TsDemuxer`; a sequence gap tells it input was lost."""
+
+    def __init__(self, label: str) -> None:
+        self.demuxer = TsDemuxer(label=label)
+        self._next_sequence: int | None = None
+
+    @property
+    def stats(self) -> TsDemuxStats:
+        return self.demuxer.stats
+
+    def push(self, packet: RtpPacket) -> None:
+        if self._next_sequence is not None and packet.sequence != self._next_sequence:
+            self.demuxer.discontinuity()
+        self._next_sequence = (packet.sequence + 1) % RTP_SEQ_MOD
+        self.demuxer.feed(packet.payload)
+
+    def next_frame(self) -> EsFrame | None:
+        return self.demuxer.next_frame()
+
+
+def payload_decoder(kind: PayloadKind, label: str) -> PayloadDecoder | None:
+    """The decoder for a payload kind; None for UNKNOWN."""
+    if kind is PayloadKind.MPEG_PS:
+        return PsPayloadDecoder(label)
+    if kind is PayloadKind.MPEG_TS:
+        return TsPayloadDecoder(label)
+    if kind is PayloadKind.H264_ES:
+        return H264Depacketizer(label=label)
+    if kind is PayloadKind.H265_ES:
+        return H265Depacketizer(label=label)
+    return None
 
 
 class RtpStreamPipeline:
-    """parse → StreamStats → ReorderBuffer → payload detection → PsDemuxer → `on_frame`, for one stream.
+    """parse → StreamStats → ReorderBuffer → payload detection → the kind's decoder → `on_frame`, for one stream.
 
     Sans-I/O: `feed()` takes each packet with its arrival time, `poll()` releases what the reorder buffer
     held past `next_deadline`. The caller owns sockets and timers.
@@ -74,12 +146,13 @@ class RtpStreamPipeline:
         self.counters = ReceiverCounters()
         self.stats = StreamStats(expected_ssrc, stream_id=label)
         self.reorder = ReorderBuffer()
-        self.demuxer = PsDemuxer(label=label)
+        self.decoder: PayloadDecoder | None = None  # chosen once the payload kind is known
         self.payload_kind: PayloadKind | None = None
+        self.payload_scores: PayloadScores | None = None  # what detection saw, for diagnosis
         self.on_frame: FrameHandler = on_frame or _discard
         self.rtp_seen = False  # a packet parsed as RTP, whatever its SSRC
         self.last_rtp_at: float | None = None  # arrival time of the last packet the SSRC gate let through
-        self._detecting: list[bytes] = []
+        self._detecting: list[RtpPacket] = []
 
     @property
     def next_deadline(self) -> float | None:
@@ -113,35 +186,42 @@ class RtpStreamPipeline:
     def poll(self, now: float) -> None:
         self._release(self.reorder.poll(now))
 
+    @property
+    def decoder_stats(self) -> DecoderStats | None:
+        """The decoder's own counters (frames dropped, losses, resyncs…) once the payload kind is known."""
+        return self.decoder.stats if self.decoder is not None else None
+
     def _release(self, packets: list[RtpPacket]) -> None:
         for packet in packets:
-            payload = bytes(packet.payload)
-            if self.payload_kind is None:
-                self._detect(payload)
-            elif self.payload_kind is PayloadKind.MPEG_PS:
-                self._demux(payload)
+            if self.decoder is not None:
+                self._decode(self.decoder, packet)
+            elif self.payload_kind is None:
+                self._detect(packet)
             else:
                 self.counters.undecoded_packets += 1
 
-    def _detect(self, payload: bytes) -> None:
-        self._detecting.append(payload)
+    def _detect(self, packet: RtpPacket) -> None:
+        self._detecting.append(packet)
         if len(self._detecting) < DETECTION_PACKETS:
             return
-        kind = detect_payload(self._detecting)
+        scores = score_payloads([held.payload for held in self._detecting])
+        kind = scores.kind
         if kind is PayloadKind.UNKNOWN and len(self._detecting) < MAX_PAYLOADS_EXAMINED:
             return
-        self.payload_kind = kind
+        self.payload_kind, self.payload_scores = kind, scores
         held, self._detecting = self._detecting, []
         logger.info("stream %s: payload is %s", self.label, kind.value)
-        if kind is PayloadKind.MPEG_PS:
-            for data in held:
-                self._demux(data)
-        else:
+        self.decoder = payload_decoder(kind, self.label)
+        if self.decoder is None:
+            logger.warning("stream %s: payload not recognised in %d packets (%s)", self.label, len(held), scores)
             self.counters.undecoded_packets += len(held)
+            return
+        for earlier in held:
+            self._decode(self.decoder, earlier)
 
-    def _demux(self, payload: bytes) -> None:
-        self.demuxer.feed(payload)
-        while (frame := self.demuxer.next_frame()) is not None:
+    def _decode(self, decoder: PayloadDecoder, packet: RtpPacket) -> None:
+        decoder.push(packet)
+        while (frame := decoder.next_frame()) is not None:
             self.counters.frames += 1
             self.on_frame(frame)
 
