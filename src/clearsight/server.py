@@ -21,6 +21,7 @@ from clearsight.config import Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.service import Gb28181Service
+from clearsight.log_redaction import install_url_token_filter
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
 from clearsight.metrics import PlatformMetrics
@@ -113,6 +114,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
 
 async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[None]] | None = None) -> None:
     """Run until SIGINT/SIGTERM."""
+    install_url_token_filter()
     async with running_platform(settings) as platform:
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
