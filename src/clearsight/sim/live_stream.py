@@ -1,8 +1,9 @@
 """The simulated device's side of live view: answer INVITE, stream PS over RTP after ACK, stop on BYE.
 
 Each stream encodes the channel's test picture (name, clock, PTZ marker) live with `LiveEncoder` in a
-worker thread, muxes it with `PsRtpStream` and sends it at real-time pace with the offered ``y=`` SSRC, on
-the transport of the platform's offer:
+worker thread, muxes it with `PsRtpStream` (or, for a channel switched with `payload()`, `TsRtpStream` or
+`H264RtpStream`, as devices that deviate from the standard do) and sends it at real-time pace with the
+offered ``y=`` SSRC, on the transport of the platform's offer:
 
 * ``RTP/AVP`` (UDP): datagrams to the address and port of the offer.
 * ``TCP/RTP/AVP`` with ``a=setup:passive`` (the platform listens): the device answers ``a=setup:active``
@@ -12,7 +13,9 @@ the transport of the platform's offer:
 
 Switches for tests: `mute(channel)` answers INVITE but sends no RTP (also mid-stream: sending stops until
 unmuted); `reject(channel, status)` answers INVITE with that status; `bye(channel)` ends the channel's
-streams with a BYE from the device; `drop_media(channel)` closes the media connections without a BYE.
+streams with a BYE from the device; `drop_media(channel)` closes the media connections without a BYE;
+`payload(channel, "ps" | "ts" | "h264")` picks what the channel's next streams carry (the SDP answer still
+says PS, as such devices do).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from clearsight.gb28181.sdp import MediaTransport, SdpError, SessionDescription,
 from clearsight.gb28181.sdp_build import build_answer
 from clearsight.media.rtp_framing import frame_rtp
 from clearsight.sim.device import SimulatedChannel, SimulatedDevice
-from clearsight.sim.rtp_stream import PsRtpStream
+from clearsight.sim.rtp_stream import StreamPayload, rtp_stream_for
 from clearsight.sim.video import LiveEncoder
 from clearsight.sip.dialog import Dialog
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
@@ -151,6 +154,7 @@ class _Stream:
     dialog: Dialog
     platform: Peer
     task: asyncio.Task[None] | None = None
+    payload: StreamPayload = StreamPayload.PS
     frames_sent: int = 0
     packets_sent: int = 0
 
@@ -165,6 +169,7 @@ class LiveStreamer:
         self._streams: dict[str, _Stream] = {}
         self.muted: set[str] = set()  # channels that answer INVITE but send no RTP
         self.rejections: dict[str, int] = {}  # channel → status to answer INVITE with
+        self.payloads: dict[str, StreamPayload] = {}  # channel → what its streams carry, when not PS
 
     def mute(self, channel_id: str, muted: bool = True) -> None:
         """Stop (or resume) sending RTP on the channel's streams, those running and those to come."""
@@ -178,6 +183,18 @@ class LiveStreamer:
             self.rejections.pop(channel_id, None)
         else:
             self.rejections[channel_id] = status
+
+    def payload(self, channel_id: str, kind: StreamPayload | str) -> StreamPayload:
+        """What the channel's streams answered from now on carry: "ps" (the default), "ts" or "h264".
+
+        Raises ValueError for another kind. Streams already running keep theirs.
+        """
+        payload = StreamPayload(kind)
+        if payload is StreamPayload.PS:
+            self.payloads.pop(channel_id, None)
+        else:
+            self.payloads[channel_id] = payload
+        return payload
 
     @property
     def active(self) -> int:
@@ -248,7 +265,8 @@ class LiveStreamer:
         body = build_answer(offer=offer, device_id=channel_id, media_host=self._local_host, media_port=port)
         tag = self._endpoint.new_tag()
         stream = _Stream(request.call_id, device, channel, offer, sink, transport,
-                         Dialog.from_uas_request(request, tag), incoming.peer)
+                         Dialog.from_uas_request(request, tag), incoming.peer,
+                         payload=self.payloads.get(channel_id, StreamPayload.PS))
         self._streams[request.call_id] = stream
         sip_port = self._endpoint.udp_port or self._endpoint.tcp_port
         await incoming.respond(200, body=body, content_type=SDP_CONTENT_TYPE, to_tag=tag,
@@ -278,7 +296,8 @@ class LiveStreamer:
         stream.task = asyncio.create_task(self._stream(stream))
         self._emit("stream_started", device=stream.device.device_id, channel=stream.channel.channel_id,
                    ssrc=stream.offer.ssrc.text if stream.offer.ssrc else None,
-                   muted=stream.channel.channel_id in self.muted, transport=stream.transport.value)
+                   muted=stream.channel.channel_id in self.muted, transport=stream.transport.value,
+                   payload=stream.payload.value)
 
     async def on_bye(self, incoming: IncomingRequest) -> None:
         stream = self._streams.get(incoming.request.call_id)
@@ -314,7 +333,7 @@ class LiveStreamer:
     async def _send_live(self, stream: _Stream) -> None:
         channel = stream.channel
         ssrc = stream.offer.ssrc.value if stream.offer.ssrc else 0
-        rtp = PsRtpStream(ssrc)
+        rtp = rtp_stream_for(stream.payload, ssrc)
         encoder: LiveEncoder | None = None
         loop = asyncio.get_running_loop()
         started = loop.time()
