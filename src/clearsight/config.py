@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 ENV_PREFIX = "CLEARSIGHT_"
 CONFIG_FILE_ENV = "CLEARSIGHT_CONFIG"
 SECRET_KEY_FILE = "secret_key"
+EXPORTS_DIR = "exports"  # under the data directory unless CLEARSIGHT_EXPORTS_DIR says otherwise
+SIGNING_KEY_FILE = "signing_key.pem"  # the platform's Ed25519 key (exports, audit), PKCS#8 PEM, mode 0600
 DATABASE_FILE = "clearsight.db"
 PLATFORM_ID_LENGTH = 20  # GB/T 28181 IDs are 20 digits
 SIP_DOMAIN_LENGTH = 10  # the SIP domain is the first 10 digits of the platform ID
@@ -170,6 +172,39 @@ class Settings(BaseSettings):
         title="Live stream grace period (s)",
         description="A channel's stream is stopped (BYE) this long after its last viewer leaves.",
     )
+    recording_default: Literal["continuous", "none"] = Field(
+        default="none",
+        title="Default recording policy",
+        description="How channels without a recording policy of their own are recorded: continuous or none "
+        "(per-channel policies add scheduled recording).",
+    )
+    recording_paths: str = Field(
+        default="",
+        title="Recording storage paths",
+        description="Comma-separated NAME=PATH[:QUOTA] entries, e.g. 'main=/srv/video:2T,spare=/mnt/b:500G' "
+        "(QUOTA in bytes or with K/M/G/T; none: the disk's free space). Empty: one path 'default' at "
+        "<data_dir>/recordings without a quota.",
+    )
+    recording_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        title="Default retention (days)",
+        description="Recordings older than this are deleted unless the channel's policy says otherwise or a "
+        "legal hold covers them.",
+    )
+    recording_segment_seconds: int = Field(
+        default=60,
+        ge=2,
+        le=600,
+        title="Recording segment length (s)",
+        description="A segment file is closed at the first keyframe after this many seconds.",
+    )
+    exports_dir: Path | None = Field(
+        default=None,
+        title="Exports directory",
+        description="Where export packages are written; default <data_dir>/exports.",
+    )
     secret_key: str | None = Field(
         default=None,
         repr=False,
@@ -242,6 +277,10 @@ class Settings(BaseSettings):
             return f"sqlite+aiosqlite:///{self.data_dir.resolve() / DATABASE_FILE}"
         url = make_url(self.database_url)
         return url.set(drivername=_ASYNC_DRIVERS[url.drivername]).render_as_string(hide_password=False)
+
+    @property
+    def effective_exports_dir(self) -> Path:
+        return self.exports_dir if self.exports_dir is not None else self.data_dir / EXPORTS_DIR
 
     def effective_secret_key(self) -> str:
         """The configured secret key, or the one kept in the data directory (created on first use)."""
