@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
+from clearsight.channel_streams import ChannelStreams
 from clearsight.config import Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
 from clearsight.gb28181.sdp import MediaTransport
@@ -42,6 +43,7 @@ class Platform:
     gb28181: Gb28181Service
     metrics: PlatformMetrics
     hub: StreamHub
+    streams: ChannelStreams
     hls: HlsWindows
     admin_password: str | None
 
@@ -104,7 +106,8 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     await service.start()
     freeze_long_lived()
     try:
-        yield Platform(settings, engine, registry, users, service, metrics, hub, hls, generated)
+        streams = ChannelStreams(hub, registry, service)
+        yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated)
     finally:
         await hls.close()
         await hub.close()
@@ -118,7 +121,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
     async with running_platform(settings) as platform:
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
-                         db_ping=lambda: _db_ping(platform.engine), hub=platform.hub, hls=platform.hls)
+                         db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)

@@ -66,7 +66,7 @@ async def live_api_stack(data_dir: Path, **overrides: Any) -> AsyncIterator[Live
     async with running_platform(settings) as platform:
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
-                         db_ping=lambda: asyncio.sleep(0, True), hub=platform.hub, hls=platform.hls)
+                         db_ping=lambda: asyncio.sleep(0, True), streams=platform.streams, hls=platform.hls)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_config=None,
                                                access_log=False, lifespan="off"))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -44,6 +44,7 @@ from clearsight.api.routers import auth, channels, devices, groups, health, live
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
+from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
@@ -78,13 +79,14 @@ def create_app(
     db_ping: Callable[[], Awaitable[bool]],
     login_guard: LoginGuard | None = None,
     hub: StreamHub | None = None,
+    streams: ChannelStreams | None = None,
     hls: HlsWindows | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
 
-    `login_guard` throttles logins (default: none). `hub` holds the live streams (default: a new one whose
-    sources `control` opens). The web UI in `static_dir` is served at `/` when that directory exists.
+    `login_guard` throttles logins (default: none). `streams` (or a bare `hub`) holds the live streams, whose
+    sources `control` opens; default: a new hub. The web UI in `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -93,6 +95,8 @@ def create_app(
         redoc_url=None,
         docs_url=None,
     )
+    hub = streams.hub if streams is not None else hub or StreamHub()
+    streams = streams or ChannelStreams(hub, registry, control)
     app.state.services = ApiServices(
         tokens=TokenService(settings.effective_secret_key(), settings.token_ttl),
         registry=registry,
@@ -101,7 +105,8 @@ def create_app(
         login_guard=login_guard or UnthrottledLogins(),
         metrics_registry=metrics_registry,
         db_ping=db_ping,
-        hub=hub or StreamHub(),
+        hub=hub,
+        streams=streams,
         hls=hls or HlsWindows(),
         stream_tokens=StreamTokenService(settings.effective_secret_key(), settings.stream_token_ttl),
     )

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from clearsight.api.ports import DeviceControlPort, LoginGuard, RegistryPort, UsersPort
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
+from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
 
@@ -26,6 +27,7 @@ class ApiServices:
     metrics_registry: CollectorRegistry
     db_ping: Callable[[], Awaitable[bool]]
     hub: StreamHub
+    streams: ChannelStreams
     hls: HlsWindows
     stream_tokens: StreamTokenService
 

@@ -7,18 +7,15 @@ import time
 
 from clearsight.api.deps import ApiServices
 from clearsight.api.live_schemas import StreamStatsOut
-from clearsight.api.ports import DeviceOffline, LiveViewError, MediaSource
+from clearsight.api.ports import DeviceOffline, LiveViewError
 from clearsight.api.problems import DEVICE_OFFLINE, LIVE_VIEW_FAILED, Problem
+from clearsight.channel_streams import UnknownChannel
 from clearsight.media.hub import HubStream, StreamNotReady
 
 logger = logging.getLogger(__name__)
 
 # Steps at which a stream failure means "the device sent nothing in time" rather than "it refused".
 TIMEOUT_STEPS = frozenset({"no-rtp", "keyframe"})
-
-
-def stream_key(channel_id: int) -> str:
-    return f"channel:{channel_id}"
 
 
 def _failure(channel_id: int, step: str, detail: str) -> Problem:
@@ -30,19 +27,13 @@ def _failure(channel_id: int, step: str, detail: str) -> Problem:
 
 async def channel_stream(services: ApiServices, channel_id: int) -> HubStream:
     """The channel's running stream, opened when none runs; raises a Problem saying which step failed."""
-    channel = await services.registry.get_channel(channel_id)
-    if channel is None:
-        raise Problem(404, f"no channel {channel_id}")
-    device_id, gb_id = channel.device_id, channel.gb_id
-
-    async def opener() -> MediaSource:
-        return await services.control.open_live_source(device_id, gb_id)
-
     try:
-        return await services.hub.open(stream_key(channel_id), opener)
+        return await services.streams.open(channel_id)
+    except UnknownChannel as exc:
+        raise Problem(404, str(exc)) from exc
     except DeviceOffline as exc:
         raise Problem(409, str(exc), type_=DEVICE_OFFLINE, title="Device offline",
-                      extensions={"device_id": device_id, "channel_id": channel_id, "step": "invite"}) from exc
+                      extensions={"device_id": exc.device_id, "channel_id": channel_id, "step": "invite"}) from exc
     except LiveViewError as exc:
         raise _failure(channel_id, str(exc.step), exc.detail) from exc
     except StreamNotReady as exc:

@@ -17,11 +17,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.live_schemas import LiveOut, StreamStatsOut
-from clearsight.api.live_streams import channel_stream, stream_key, stream_stats
+from clearsight.api.live_streams import channel_stream, stream_stats
 from clearsight.api.params import ChannelPk
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.security import CurrentUser
 from clearsight.api.tokens import InvalidToken
+from clearsight.channel_streams import stream_key
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.media.fmp4 import InitSegment
 from clearsight.media.hls import HlsWindow
