@@ -22,6 +22,7 @@ COMMANDS_HELP = """commands (one per line on standard input):
   invite-reject CHANNEL_ID STATUS|off   answer live-view INVITEs with STATUS (e.g. 486)
   bye CHANNEL_ID                  hang up every live stream of the channel (BYE from the device)
   media drop CHANNEL_ID           close the TCP media connections of the channel's streams
+  payload CHANNEL_ID ps|ts|h264   what the channel's next live streams carry (default ps)
   quit                            unregister nobody, close and exit"""
 
 
@@ -55,6 +56,8 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keepalive-interval", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--catalog-chunk", type=int, default=20, help="catalog items per MESSAGE")
     parser.add_argument("--no-stdin", action="store_true", help="do not read commands on standard input")
+    parser.add_argument("--replay", action="store_true",
+                        help="load mode: every live stream replays one clip encoded once (cheap; hundreds of streams)")
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -63,7 +66,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         platform_host=host, platform_port=port, platform_id=args.platform_id, password=args.password,
         devices=args.devices, channels=args.channels, base_device_id=args.base_device_id,
         base_channel_id=args.base_channel_id, transport=args.transport.upper(), local_host=args.local_host,
-        expires=args.expires, keepalive_interval=args.keepalive_interval, catalog_chunk=args.catalog_chunk)
+        expires=args.expires, keepalive_interval=args.keepalive_interval, catalog_chunk=args.catalog_chunk,
+        replay=args.replay)
 
 
 async def run_sim(args: argparse.Namespace) -> None:
@@ -143,6 +147,9 @@ async def execute(simulator: Simulator, words: list[str]) -> None:
             if device is None:
                 raise CommandError(f"no device {device_id}")
             await simulator.send_catalog_events(device, kind.upper(), channel_ids)
+        case ["payload", channel_id, ("ps" | "ts" | "h264") as kind]:
+            simulator.live.payload(channel_id, kind)
+            stdout_events({"event": "payload", "channel": channel_id, "payload": kind})
         case ["bye", channel_id]:
             count = await simulator.live.bye(channel_id)
             stdout_events({"event": "bye_sent", "channel": channel_id, "streams": count})

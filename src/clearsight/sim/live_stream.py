@@ -31,8 +31,8 @@ from clearsight.gb28181.sdp import MediaTransport, SdpError, SessionDescription,
 from clearsight.gb28181.sdp_build import build_answer
 from clearsight.media.rtp_framing import frame_rtp
 from clearsight.sim.device import SimulatedChannel, SimulatedDevice
-from clearsight.sim.rtp_stream import StreamPayload, rtp_stream_for
-from clearsight.sim.video import LiveEncoder
+from clearsight.sim.rtp_stream import ReplaySource, StreamPayload, rtp_stream_for
+from clearsight.sim.video import ClipLibrary, LiveEncoder
 from clearsight.sip.dialog import Dialog
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
 from clearsight.sip.errors import SipError
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 SDP_CONTENT_TYPE = "APPLICATION/SDP"  # RFC 4566 §5 media type
 LIVE_WIDTH, LIVE_HEIGHT = 320, 180  # small, so that many simulated streams cost little CPU
 LIVE_FPS = 25  # GB/T 28181 cameras commonly send 25 fps (PAL regions)
+REPLAY_CLIP_SECONDS = 2.0  # the load mode's clip: two GOPs at the encoder's one-second keyframe interval
 # Seconds between looks at the mute switch while a stream is muted.
 MUTE_POLL_INTERVAL = 0.05
 # Seconds the device's own BYE may take to be answered.
@@ -162,8 +163,12 @@ class _Stream:
 class LiveStreamer:
     """INVITE/ACK/BYE for every simulated channel of one simulator."""
 
-    def __init__(self, endpoint: SipEndpoint, local_host: str, emit: Emit) -> None:
+    def __init__(self, endpoint: SipEndpoint, local_host: str, emit: Emit, *, replay: bool = False) -> None:
+        """`replay`: stream a clip encoded once (shared by every stream) instead of encoding each stream live:
+        the load mode, in which one process feeds hundreds of streams (the picture's clock then loops)."""
         self._endpoint = endpoint
+        self._clips = ClipLibrary() if replay else None
+        self._clip_lock = asyncio.Lock()
         self._local_host = local_host
         self._emit = emit
         self._streams: dict[str, _Stream] = {}
@@ -330,7 +335,26 @@ class LiveStreamer:
         except ConnectionError as exc:  # reset or broken pipe: the stream stays until a BYE
             logger.info("channel %s: media %s stopped: %s", channel.channel_id, stream.transport.value, exc)
 
+    async def _send_replay(self, stream: _Stream, clips: ClipLibrary) -> None:
+        async with self._clip_lock:  # the first stream encodes the clip; the others wait and share it
+            clip = await asyncio.to_thread(clips.encode_clip, LIVE_WIDTH, LIVE_HEIGHT, LIVE_FPS, REPLAY_CLIP_SECONDS)
+        source = ReplaySource(clip, LIVE_FPS)
+        rtp = rtp_stream_for(stream.payload, stream.offer.ssrc.value if stream.offer.ssrc else 0)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for frame, pts in source:
+            if stream.channel.channel_id not in self.muted:
+                for packet in rtp.packets_for(frame, pts):
+                    stream.sink.send(packet)
+                    stream.packets_sent += 1
+                stream.frames_sent += 1
+                await stream.sink.drain()
+            await asyncio.sleep(max(0.0, started + source.frame_count / LIVE_FPS - loop.time()))
+
     async def _send_live(self, stream: _Stream) -> None:
+        if self._clips is not None:
+            await self._send_replay(stream, self._clips)
+            return
         channel = stream.channel
         ssrc = stream.offer.ssrc.value if stream.offer.ssrc else 0
         rtp = rtp_stream_for(stream.payload, ssrc)

@@ -69,6 +69,7 @@ class SimulatorConfig:
     keepalive_interval: float = 60.0
     catalog_chunk: int = DEFAULT_CATALOG_CHUNK
     register_concurrency: int = 200
+    replay: bool = False  # live streams replay one pre-encoded clip (load mode) instead of encoding each
 
 
 EventSink = Callable[[dict[str, object]], None]
@@ -97,7 +98,7 @@ class Simulator:
                                     on_request=self._on_request, udp=transport == "UDP",
                                     tcp=transport == "TCP")
         self._platform = Peer(transport, config.platform_host, config.platform_port)
-        self.live = LiveStreamer(self.endpoint, config.local_host, self._emit)
+        self.live = LiveStreamer(self.endpoint, config.local_host, self._emit, replay=config.replay)
         self._tasks: set[asyncio.Task[None]] = set()
         self._sn = random.randint(1, 10_000)
         self._cseq = 0
