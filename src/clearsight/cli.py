@@ -1,4 +1,4 @@
-"""The `clearsight` command: serve, demo, sim, migrate."""
+"""The `clearsight` command: serve, demo, sim, migrate, verify-export."""
 
 from __future__ import annotations
 
@@ -76,6 +76,12 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify_export(args: argparse.Namespace) -> int:
+    from clearsight.export.verify_cli import run_verify
+
+    return run_verify(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clearsight", description=__doc__)
     parser.add_argument("--version", action="version", version=f"clearsight {__version__}")
@@ -107,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "(one per line; 'help' lists them) and writes events as JSON lines.")
     add_sim_arguments(sim)
     sim.set_defaults(func=_cmd_sim)
+
+    from clearsight.export.verify_cli import DESCRIPTION, add_verify_arguments
+
+    verify = sub.add_parser("verify-export", help="check an export package offline (exit 0 only when intact)",
+                            description=DESCRIPTION)
+    add_verify_arguments(verify)
+    verify.set_defaults(func=_cmd_verify_export)
     return parser
 
 
