@@ -121,6 +121,55 @@ def test_frame_split_over_pes_only_first_with_pts() -> None:
     assert summary(frames) == [(0, frame, True), (3600, H264_P, False)]
 
 
+def test_a_frame_end_told_by_the_caller_releases_the_frame_at_once() -> None:
+    demuxer = PsDemuxer()
+    frame = H264_KEY + nal("6588", 2000)
+    parts = (pack_header(0) + H264_PSM + pes(frame[:700], 0) + pes(frame[700:]),
+             pack_header(3600) + pes(H264_P, 3600), pack_header(7200) + pes(H264_P2, 7200))
+    for data, expected in zip(parts, [(0, frame, True), (3600, H264_P, False), (7200, H264_P2, False)], strict=True):
+        demuxer.feed(data[:30])
+        demuxer.feed(data[30:], frame_end=True)
+        assert summary(list(demuxer.frames())) == [expected]
+    assert demuxer.stats.bytes_skipped == 0
+
+
+def test_a_frame_end_inside_a_packet_releases_nothing() -> None:
+    demuxer = PsDemuxer()
+    data = keyframe_pack(H264_KEY, 0)
+    demuxer.feed(data[:-5], frame_end=True)  # a sender whose boundary is not a frame's: the PES is not all in
+    assert demuxer.next_frame() is None
+    demuxer.feed(data[-5:], frame_end=True)
+    assert summary(list(demuxer.frames())) == [(0, H264_KEY, True)]
+
+
+def test_a_new_pts_ends_the_frame_as_soon_as_its_pes_header_is_in() -> None:
+    demuxer = PsDemuxer()
+    demuxer.feed(keyframe_pack(H264_KEY, 0))
+    assert demuxer.next_frame() is None
+    following = pack_header(3600) + pes(H264_P, 3600)
+    demuxer.feed(following[: 14 + 14 + 4])  # pack header, PES header with its PTS, a few bytes of the picture
+    assert summary(list(demuxer.frames())) == [(0, H264_KEY, True)]
+    demuxer.feed(following[32:] + pack_header(7200))
+    demuxer.flush()
+    assert summary(list(demuxer.frames())) == [(3600, H264_P, False)]
+
+
+def test_a_discontinuity_drops_the_frame_in_progress_and_resyncs() -> None:
+    demuxer = PsDemuxer()
+    demuxer.feed(keyframe_pack(H264_KEY, 0), frame_end=True)
+    frame = H264_P + nal("0188", 2000)
+    damaged = pack_header(3600) + pes(frame[:500], 3600) + pes(frame[500:])
+    demuxer.feed(damaged[:700])  # the first PES, and part of the second; then input is lost
+    demuxer.discontinuity()
+    demuxer.feed(damaged[900:])  # the rest of the damaged frame: no start code to take up
+    demuxer.feed(pack_header(7200) + pes(H264_P2, 7200), frame_end=True)
+    assert summary(list(demuxer.frames())) == [(0, H264_KEY, True), (7200, H264_P2, False)]
+    stats = demuxer.stats
+    assert (stats.discontinuities, stats.frames_dropped, stats.resyncs) == (1, 1, 0)
+    # Everything of the damaged frame that arrived but its pack header and its first PES header (14 bytes each).
+    assert stats.bytes_skipped == len(damaged) - 200 - 14 - 14
+
+
 def test_parameter_sets_and_picture_in_separate_packs_with_one_pts() -> None:
     stream = (pack_header(0) + H264_PSM + pes(H264_SPS + H264_PPS, 0) + pack_header(0) + pes(H264_IDR, 0)
               + pack_header(3600) + pes(H264_P, 3600))

@@ -44,6 +44,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 START_CODE_PREFIX = b"\x00\x00\x01"
+_START_CODE_4 = b"\x00\x00\x00\x01"  # H.264/H.265 Annex B: zero_byte + start_code_prefix_one_3bytes
 MIN_SYSTEM_STREAM_ID = 0xB9  # 13818-1 Table 2-18: codes B9–FF are system start codes; video ES never uses them
 PROGRAM_END_CODE = 0xB9  # MPEG_program_end_code
 PACK_START_CODE = 0xBA  # pack_start_code
@@ -72,6 +73,8 @@ class PsDemuxStats:
     crc_errors: int = 0  # program stream maps whose CRC_32 did not match
     truncated_pes: int = 0  # PES packets cut short by the next pack/system start code
     overflows: int = 0  # times the buffer or one frame passed the cap and was dropped
+    discontinuities: int = 0  # input losses announced by the caller (`discontinuity()`)
+    frames_dropped: int = 0  # frames discarded because input of them was lost
 
 
 def _crc32_mpeg_table() -> tuple[int, ...]:
@@ -118,16 +121,22 @@ def _find_system_start(buf: bytearray, start: int, end: int) -> tuple[int, int]:
         pos = idx + 1
 
 
-def _nal_head_offsets(buf: bytearray, start: int, end: int) -> list[int]:
-    """Offsets of the NAL unit headers (the bytes after each `00 00 01`) in Annex-B bytes buf[start:end]."""
+def _nal_head_offsets(buf: bytearray, start: int, end: int, codec: Codec = Codec.UNKNOWN) -> list[int]:
+    """Offsets of the NAL unit headers (the bytes after each `00 00 01`) in Annex-B bytes buf[start:end].
+
+    For H.264 or H.265 the search stops at the first VCL NAL unit (a slice): the NAL units after it add nothing
+    to what the headers are read for (keyframe, access unit start), and searching the slice data costs time.
+    """
     heads: list[int] = []
     pos = start
     while len(heads) < MAX_NAL_HEADS:
         idx = buf.find(START_CODE_PREFIX, pos, end)
         if idx < 0 or idx + 3 >= end:
             break
-        heads.append(idx + 3)
         pos = idx + 3
+        heads.append(pos)
+        if (codec is Codec.H264 and 1 <= buf[pos] & 0x1F <= 5) or (codec is Codec.H265 and buf[pos] >> 1 & 0x3F <= 31):
+            break  # H.264 §7.4.1 Table 7-1 slices 1–5; H.265 §7.4.2.2 Table 7-1 VCL types 0–31
     return heads
 
 
@@ -141,6 +150,7 @@ class _AccessUnit:
     size: int = 0
     heads: list[bytes] = field(default_factory=list)
     dropped: bool = False  # passed the size cap: the rest of it is skipped, nothing is emitted
+    sliced: bool = False  # a slice (VCL NAL unit) of a known codec is among `heads`: later PES are not searched
 
 
 class PsDemuxer:
@@ -148,7 +158,9 @@ class PsDemuxer:
 
     A video frame ends where the next one begins: at a PES with a different PTS, or — for devices that send
     no PTS or the same one — at a PES after a new pack header whose first NAL unit starts an access unit.
-    Call `flush()` at the end of the stream to get the last frame.
+    A caller that knows where frames end (the RTP marker bit) says so with `feed(data, frame_end=True)`: the
+    frame then comes out at once. Call `discontinuity()` when input was lost, and `flush()` at the end of
+    the stream to get the last frame.
     """
 
     def __init__(self, *, label: str = "", max_buffer: int = MAX_BUFFER_BYTES) -> None:
@@ -173,13 +185,46 @@ class PsDemuxer:
         """stream_id → codec as the last program stream map declared it."""
         return dict(self._psm_codecs)
 
-    def feed(self, data: bytes) -> None:
-        for offset in range(0, len(data), self._max_buffer):
-            self._buf += data[offset : offset + self._max_buffer]
-            self._parse()
+    def feed(self, data: bytes | bytearray | memoryview, *, frame_end: bool = False) -> None:
+        """The next bytes of the stream, cut anywhere.
+
+        `frame_end`: the sender says a frame ends with these bytes. They are parsed to their end (a video PES
+        without a length ends there too) and, if no packet is left half-received, the video frames in
+        progress are released now instead of when the next frame's PES arrives. A packet still incomplete
+        means the sender's frame boundary is not one: nothing is released early then.
+        """
+        size, step = len(data), self._max_buffer
+        for offset in range(0, size, step):
+            self._buf += data[offset : offset + step]
+            if frame_end and offset + step >= size:
+                self._parse_final()
+            else:
+                self._parse()
             if len(self._buf) > self._max_buffer:
                 self._warn("overflow", "%d buffered bytes without a complete packet; dropped", len(self._buf))
                 self._drop_buffer()
+        if frame_end:
+            if not size:
+                self._parse_final()
+            if len(self._buf) < 4:  # no packet begun and not finished (at most a few bytes of garbage)
+                self._emit_all()
+
+    def discontinuity(self) -> None:
+        """Input was lost (e.g. an RTP sequence gap): drop the partial packet and every frame in progress.
+
+        The parser then resynchronises on the next start code, checking it as after garbage.
+        """
+        self.stats.discontinuities += 1
+        self.stats.bytes_skipped += len(self._buf)
+        self._buf.clear()
+        self._searched = 0
+        self._skip_from = 1
+        self._in_sync = False
+        units, self._units = self._units, {}
+        for unit in units.values():
+            if not unit.dropped:
+                self.stats.frames_dropped += 1
+                self.stats.bytes_skipped += unit.size
 
     def next_frame(self) -> EsFrame | None:
         return self._frames.popleft() if self._frames else None
@@ -190,16 +235,20 @@ class PsDemuxer:
 
     def flush(self) -> None:
         """End of stream: parse what is left as far as possible and release every frame in progress."""
-        self._final = True
-        try:
-            self._parse()
-        finally:
-            self._final = False
+        self._parse_final()
         if self._buf:
             self.stats.bytes_skipped += len(self._buf)
             self._buf.clear()
         self._searched = 0
         self._emit_all()
+
+    def _parse_final(self) -> None:
+        """Parse as if no more bytes followed: a packet ending exactly at the end of the buffer is taken."""
+        self._final = True
+        try:
+            self._parse()
+        finally:
+            self._final = False
 
     # --- framing ---
 
@@ -350,8 +399,13 @@ class PsDemuxer:
             return header
         start, pts, dts = header
         if is_video:
+            self._end_unit_before(stream_id, pts)
             # Video never holds a system start code: one before the declared end means this PES was cut short.
-            cut, self._searched = _find_system_start(buf, max(start, self._searched), min(total, len(buf)))
+            # In sync, a system start code right at the declared end (or the end of the input) shows that it
+            # was not, without searching the PES.
+            cut = -1
+            if not (self._in_sync and self._ends_at_packet_boundary(total)):
+                cut, self._searched = _find_system_start(buf, max(start, self._searched), min(total, len(buf)))
             if cut >= 0:
                 if not self._in_sync:
                     self._skip_from = cut
@@ -368,6 +422,14 @@ class PsDemuxer:
                 self._on_audio(stream_id, bytes(buf[start:total]), pts, dts)
         return used
 
+    def _ends_at_packet_boundary(self, total: int) -> bool:
+        buf = self._buf
+        size = len(buf)
+        if size == total:
+            return self._final
+        return size > total + 3 and buf[total] == 0 and buf[total + 1] == 0 and buf[total + 2] == 1 \
+            and buf[total + 3] >= MIN_SYSTEM_STREAM_ID
+
     def _parse_unbounded_pes(self, stream_id: int) -> int:
         """A video PES with PES_packet_length 0 runs to the next system start code (13818-1 §2.4.3.7)."""
         buf = self._buf
@@ -379,6 +441,7 @@ class PsDemuxer:
         if isinstance(header, int):
             return header
         start, pts, dts = header
+        self._end_unit_before(stream_id, pts)
         end, self._searched = _find_system_start(buf, max(start, self._searched), len(buf))
         if end < 0:
             if not self._final:
@@ -452,10 +515,9 @@ class PsDemuxer:
 
     def _on_video(self, stream_id: int, start: int, end: int, pts: int | None, dts: int | None) -> None:
         buf = self._buf
-        offsets = _nal_head_offsets(buf, start, end)
-        heads = [bytes(buf[offset : min(offset + 3, end)]) for offset in offsets]
-        lead = offsets[0] - start if offsets else -1
-        first = heads[0] if lead in (3, 4) and not any(buf[start : start + lead - 3]) else None
+        # The PES payload's first NAL unit header, when it begins with a start code (00 00 01 or 00 00 00 01).
+        lead = 3 if buf.startswith(START_CODE_PREFIX, start) else 4 if buf.startswith(_START_CODE_4, start) else 0
+        first = bytes(buf[start + lead : min(start + lead + 3, end)]) if lead and start + lead < end else None
         unit = self._units.get(stream_id)
         if unit is not None and self._starts_new_unit(unit, pts, first):
             self._emit_unit(unit)
@@ -464,7 +526,12 @@ class PsDemuxer:
             unit = _AccessUnit(stream_id, pts, dts, self._pack_index)
             self._units[stream_id] = unit
         unit.pack_index = self._pack_index
-        unit.heads.extend(heads[: MAX_NAL_HEADS - len(unit.heads)])
+        if not unit.sliced and len(unit.heads) < MAX_NAL_HEADS:
+            codec = self._known_codec(stream_id)
+            offsets = _nal_head_offsets(buf, start, end, codec)
+            unit.heads.extend(bytes(buf[offset : min(offset + 3, end)])
+                              for offset in offsets[: MAX_NAL_HEADS - len(unit.heads)])
+            unit.sliced = codec is not Codec.UNKNOWN and has_vcl(codec, unit.heads)
         if unit.dropped:
             self.stats.bytes_skipped += end - start
             return
@@ -477,6 +544,16 @@ class PsDemuxer:
             unit.dropped = True
             unit.chunks.clear()
 
+    def _end_unit_before(self, stream_id: int, pts: int | None) -> None:
+        """A PES with a new PTS has begun: the frame in progress is complete, release it without waiting for
+        the rest of this PES (the decision `_on_video` would take once it is all in, taken earlier)."""
+        if pts is None or not self._in_sync:
+            return
+        unit = self._units.get(stream_id)
+        if unit is not None and unit.pts != pts:
+            del self._units[stream_id]
+            self._emit_unit(unit)
+
     def _starts_new_unit(self, unit: _AccessUnit, pts: int | None, first: bytes | None) -> bool:
         if pts is not None and pts != unit.pts:
             return True
@@ -484,6 +561,11 @@ class PsDemuxer:
             return False
         codec = self._video_codec(unit.stream_id, [*unit.heads, first])
         return begins_access_unit(codec, first, has_vcl(codec, unit.heads))
+
+    def _known_codec(self, stream_id: int) -> Codec:
+        """H.264 or H.265 if the stream map said so or the NAL headers told already; else UNKNOWN."""
+        codec = self._psm_codecs.get(stream_id) or self._guessed.get(stream_id)
+        return codec if codec is Codec.H264 or codec is Codec.H265 else Codec.UNKNOWN
 
     def _video_codec(self, stream_id: int, heads: list[bytes]) -> Codec:
         codec = self._psm_codecs.get(stream_id, Codec.UNKNOWN)

@@ -3,10 +3,12 @@
 `RtpStreamPipeline` is the transport-independent core, sans-I/O: each packet goes through `parse_rtp` (bad
 packets are counted and dropped), `StreamStats` (the SSRC gate, with its "wrong SSRC" report),
 `ReorderBuffer`, then payload detection on the first packets released, and then the decoder for the kind
-found: `PsDemuxer` for an MPEG program stream, `TsDemuxer` for a transport stream (RFC 2250; a sequence gap
-tells it that bytes are missing), `H264Depacketizer` / `H265Depacketizer` for elementary video in RTP
-(RFC 6184 / RFC 7798, which need the packets' sequence numbers, timestamps and marker bits). Every frame
-completed is handed to `on_frame`. Only a payload of no known kind is left undecoded (and counted).
+found: `PsRtpDecoder` for an MPEG program stream (`clearsight.media.rtp_ps`: a frame's payloads go to
+`PsDemuxer` at once at the marker bit; a loss drops the frame it hits), `TsDemuxer` for a transport stream
+(RFC 2250; a sequence gap tells it that bytes are missing), `H264Depacketizer` / `H265Depacketizer` for
+elementary video in RTP (RFC 6184 / RFC 7798, which need the packets' sequence numbers, timestamps and marker
+bits). Every frame completed is handed to `on_frame`. Only a payload of no known kind is left undecoded (and
+counted).
 
 `RtpReceiver` is the asyncio shell feeding it: a UDP socket (datagrams) and/or a TCP media link
 (`clearsight.media.rtp_tcp`: RFC 4571 frames, listening for the device or connecting to it), both on the
@@ -28,12 +30,13 @@ from typing import Protocol
 
 from clearsight.media.es import EsFrame
 from clearsight.media.payload import MAX_PAYLOADS_EXAMINED, PayloadKind, PayloadScores, score_payloads
-from clearsight.media.ps_demux import PsDemuxer, PsDemuxStats
+from clearsight.media.ps_demux import PsDemuxStats
 from clearsight.media.reorder import ReorderBuffer
 from clearsight.media.rtp import RTP_SEQ_MOD, RtpError, RtpPacket, parse_rtp
 from clearsight.media.rtp_es_depacketizer import DepacketizerStats
 from clearsight.media.rtp_h264 import H264Depacketizer
 from clearsight.media.rtp_h265 import H265Depacketizer
+from clearsight.media.rtp_ps import PsRtpDecoder
 from clearsight.media.rtp_stats import StreamStats
 from clearsight.media.rtp_tcp import CONNECT_TIMEOUT, TcpMediaLink
 from clearsight.media.ts_demux import TsDemuxer, TsDemuxStats
@@ -83,23 +86,6 @@ class PayloadDecoder(Protocol):
     def next_frame(self) -> EsFrame | None: ...
 
 
-class PsPayloadDecoder:
-    """MPEG-PS cut anywhere into RTP payloads: the bytes go to `PsDemuxer` in sequence order."""
-
-    def __init__(self, label: str) -> None:
-        self.demuxer = PsDemuxer(label=label)
-
-    @property
-    def stats(self) -> PsDemuxStats:
-        return self.demuxer.stats
-
-    def push(self, packet: RtpPacket) -> None:
-        self.demuxer.feed(bytes(packet.payload))
-
-    def next_frame(self) -> EsFrame | None:
-        return self.demuxer.next_frame()
-
-
 class TsPayloadDecoder:
     """MPEG-TS in RTP (RFC 2250): the bytes go to `TsDemuxer`; a sequence gap tells it input was lost."""
 
@@ -124,7 +110,7 @@ class TsPayloadDecoder:
 def payload_decoder(kind: PayloadKind, label: str) -> PayloadDecoder | None:
     """The decoder for a payload kind; None for UNKNOWN."""
     if kind is PayloadKind.MPEG_PS:
-        return PsPayloadDecoder(label)
+        return PsRtpDecoder(label)
     if kind is PayloadKind.MPEG_TS:
         return TsPayloadDecoder(label)
     if kind is PayloadKind.H264_ES:
