@@ -1,0 +1,272 @@
+"""The recording service: recorders per policy, retention on a timer, index repair at start.
+
+`RecordingService.start()` repairs the index (`IndexRepair`), then runs three loops: the policy loop
+(every `policy_interval`, or at once after a policy changed) starts a `ChannelRecorder` for each channel
+its policy (or the default) says to record now and stops the others; the space loop (every
+`space_interval`, or at once when a recorder met a full disk) deletes the oldest recordings of storage
+paths over their limits; the age loop deletes what is past retention. `stop()` stops the recorders (the
+time until the next start is a gap, "platform stopped") and waits for their files to be closed.
+
+It is also what the API's recording routes talk to (`clearsight.api.ports.RecordingPort`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Protocol
+
+from clearsight.recording.policy import RecordingMode, RecordingPolicy
+from clearsight.recording.recorder import ChannelRecorder, RecorderSettings, RecorderStatus, StreamOpener
+from clearsight.recording.records import LegalHoldRecord, Timeline
+from clearsight.recording.repair import IndexRepair, RepairReport
+from clearsight.recording.retention import RetentionSweeper
+from clearsight.recording.storage import StoragePool, StorageState, ensure_roots
+from clearsight.recording.store import RecordingStore
+from clearsight.recording.thumbnails import DEFAULT_SEARCH_WINDOW, nearest_thumbnail
+
+logger = logging.getLogger(__name__)
+
+PLATFORM_STOPPED = "platform stopped"
+CHANNEL_PAGE = 1000
+
+
+class ChannelIdentity(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def gb_id(self) -> str: ...
+
+
+class ChannelPage(Protocol):
+    @property
+    def items(self) -> Sequence[ChannelIdentity]: ...
+    @property
+    def total(self) -> int: ...
+
+
+class ChannelDirectory(Protocol):
+    """`clearsight.registry.store.RegistryStore` fits."""
+
+    async def get_channel(self, channel_pk: int) -> ChannelIdentity | None: ...
+
+    async def list_channels(self, *, offset: int = 0, limit: int = 100) -> ChannelPage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingServiceSettings:
+    default_mode: RecordingMode = RecordingMode.NONE
+    retention_days: int = 7
+    recorder: RecorderSettings = field(default_factory=RecorderSettings)
+    policy_interval: float = 5.0  # seconds between evaluations of policies (schedules have minute resolution)
+    channel_refresh_interval: float = 30.0  # seconds between reloads of the channel list and the policies
+    space_interval: float = 5.0  # seconds between checks of the storage paths' limits
+    age_interval: float = 600.0  # seconds between sweeps by age
+    write_threads: int = 4  # worker threads writing segment files, shared by every recorder
+    thumbnail_threads: int = 1
+    local_tz: tzinfo | None = None  # schedules' time zone; None: the machine's
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStatus:
+    storages: tuple[StorageState, ...]
+    recorders: tuple[RecorderStatus, ...]
+    repair: RepairReport | None
+
+
+class RecordingService:
+    def __init__(self, store: RecordingStore, streams: StreamOpener, channels: ChannelDirectory, pool: StoragePool,
+                 settings: RecordingServiceSettings = RecordingServiceSettings()) -> None:
+        self.store = store
+        self.pool = pool
+        self.settings = settings
+        self._streams = streams
+        self._channels = channels
+        self.sweeper = RetentionSweeper(store, pool, default_days=settings.retention_days)
+        self._writes = ThreadPoolExecutor(settings.write_threads, thread_name_prefix="recording-write")
+        self._thumbnail_pool = ThreadPoolExecutor(settings.thumbnail_threads, thread_name_prefix="recording-thumb")
+        self.recorders: dict[int, ChannelRecorder] = {}
+        self.repair_report: RepairReport | None = None
+        self.ready = asyncio.Event()  # set once repair is done and the loops run
+        self._policy_changed = asyncio.Event()
+        self._storage_trouble = asyncio.Event()
+        self._known: dict[int, str] = {}  # channel id → GB ID, of channels that may be recorded
+        self._policies: dict[int, RecordingPolicy] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    # --- life --------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Repair, then run the loops in the background (`ready` is set when they run)."""
+        self._tasks.append(asyncio.create_task(self._main(), name="recording-service"))
+
+    async def _main(self) -> None:
+        await asyncio.to_thread(ensure_roots, self.pool.paths.values())
+        self.repair_report = await IndexRepair(self.store, self.pool).run()
+        await self.sweeper.refresh_usage()
+        if self._stopping:
+            return
+        self._tasks += [asyncio.create_task(self._policy_loop(), name="recording-policies"),
+                        asyncio.create_task(self._space_loop(), name="recording-space"),
+                        asyncio.create_task(self._age_loop(), name="recording-age")]
+        self.ready.set()
+        logger.info("recording: storage %s; default policy %s, retention %d days",
+                    ", ".join(f"{p.name}={p.root}" + (f" (quota {p.quota} bytes)" if p.quota else "")
+                              for p in self.pool.paths.values()),
+                    self.settings.default_mode.value, self.settings.retention_days)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(recorder.stop(PLATFORM_STOPPED) for recorder in self.recorders.values()),
+                             return_exceptions=True)
+        self.recorders.clear()
+        self._writes.shutdown(wait=True)
+        self._thumbnail_pool.shutdown(wait=True)
+
+    # --- policies ----------------------------------------------------------------------------------
+    def policy_changed(self) -> None:
+        """Re-read the policies and act on them now (after the API changed one)."""
+        self._policy_changed.set()
+
+    def effective_policy(self, channel_id: int) -> RecordingPolicy:
+        return self._policies.get(channel_id) or RecordingPolicy(channel_id, self.settings.default_mode)
+
+    async def _policy_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        refreshed = -self.settings.channel_refresh_interval
+        while True:
+            if self._policy_changed.is_set() or loop.time() - refreshed >= self.settings.channel_refresh_interval:
+                self._policy_changed.clear()
+                try:
+                    await self._refresh()
+                    refreshed = loop.time()
+                except Exception:
+                    logger.exception("recording: cannot load channels and policies")
+            await self._apply_policies()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._policy_changed.wait(), self.settings.policy_interval)
+
+    async def _refresh(self) -> None:
+        self._policies = {policy.channel_id: policy for policy in await self.store.list_policies()}
+        known: dict[int, str] = {}
+        if self.settings.default_mode is not RecordingMode.NONE:
+            offset = 0
+            while True:
+                page = await self._channels.list_channels(offset=offset, limit=CHANNEL_PAGE)
+                known.update((channel.id, channel.gb_id) for channel in page.items)
+                offset += len(page.items)
+                if not page.items or offset >= page.total:
+                    break
+        for channel_id, policy in self._policies.items():
+            if policy.mode is not RecordingMode.NONE and channel_id not in known:
+                channel = self._known.get(channel_id)
+                if channel is None:
+                    found = await self._channels.get_channel(channel_id)
+                    channel = found.gb_id if found is not None else None
+                if channel is not None:
+                    known[channel_id] = channel
+        self._known = known
+
+    async def _apply_policies(self) -> None:
+        now = datetime.now(self.settings.local_tz).astimezone(self.settings.local_tz)
+        wanted = {channel_id for channel_id in self._known if self.effective_policy(channel_id).records_at(now)}
+        for channel_id in sorted(set(self.recorders) - wanted):
+            recorder = self.recorders.pop(channel_id)
+            logger.info("channel %d: recording stops (policy)", channel_id)
+            await recorder.stop()
+        for channel_id in sorted(wanted - set(self.recorders)):
+            policy = self.effective_policy(channel_id)
+            recorder = ChannelRecorder(channel_id, self._known[channel_id], streams=self._streams, store=self.store,
+                                       pool=self.pool, writes=self._writes, thumbnails=self._thumbnail_pool,
+                                       settings=self.settings.recorder, storage=policy.storage,
+                                       on_storage_trouble=self._storage_trouble)
+            self.recorders[channel_id] = recorder
+            logger.info("channel %d: recording starts (%s)", channel_id, policy.mode.value)
+            recorder.start()
+
+    # --- retention ---------------------------------------------------------------------------------
+    async def _space_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._storage_trouble.wait(), self.settings.space_interval)
+            self._storage_trouble.clear()
+            try:
+                await self.sweeper.by_space()
+            except Exception:
+                logger.exception("recording: the space sweep failed")
+
+    async def _age_loop(self) -> None:
+        while True:
+            try:
+                await self.sweeper.by_age()
+                await self.sweeper.refresh_usage()
+            except Exception:
+                logger.exception("recording: the age sweep failed")
+            await asyncio.sleep(self.settings.age_interval)
+
+    # --- what the API asks -------------------------------------------------------------------------
+    @property
+    def storage_names(self) -> list[str]:
+        return self.pool.names
+
+    async def get_policy(self, channel_id: int) -> RecordingPolicy | None:
+        return await self.store.get_policy(channel_id)
+
+    async def set_policy(self, policy: RecordingPolicy) -> RecordingPolicy:
+        stored = await self.store.set_policy(policy)
+        self.policy_changed()
+        return stored
+
+    async def delete_policy(self, channel_id: int) -> bool:
+        deleted = await self.store.delete_policy(channel_id)
+        self.policy_changed()
+        return deleted
+
+    async def timeline(self, channel_id: int, start: datetime, end: datetime) -> Timeline:
+        return await self.store.timeline(channel_id, start, end)
+
+    async def has_recordings(self, channel_id: int) -> bool:
+        return await self.store.has_recordings(channel_id)
+
+    async def create_hold(self, channel_id: int, start: datetime, end: datetime, reason: str,
+                          created_by: str) -> LegalHoldRecord:
+        hold = await self.store.create_hold(channel_id, start, end, reason, created_by)
+        logger.info("legal hold %d on channel %d from %s to %s by %s: %s", hold.id, channel_id, start.isoformat(),
+                    end.isoformat(), created_by, reason)
+        return hold
+
+    async def list_holds(self, *, channel_id: int | None = None, active: bool | None = None) -> list[LegalHoldRecord]:
+        return await self.store.list_holds(channel_id=channel_id, active=active)
+
+    async def get_hold(self, hold_id: int) -> LegalHoldRecord | None:
+        return await self.store.get_hold(hold_id)
+
+    async def release_hold(self, hold_id: int, released_by: str) -> LegalHoldRecord | None:
+        hold = await self.store.release_hold(hold_id, released_by)
+        if hold is not None:
+            logger.info("legal hold %d on channel %d released by %s", hold.id, hold.channel_id, released_by)
+        return hold
+
+    async def thumbnail(self, channel_id: int, at: datetime,
+                        within: timedelta = DEFAULT_SEARCH_WINDOW) -> tuple[datetime, bytes] | None:
+        roots = [path.root for path in self.pool.paths.values()]
+        found = await asyncio.to_thread(nearest_thumbnail, roots, channel_id, at, within)
+        if found is None:
+            return None
+        moment, path = found
+        try:
+            return moment, await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:  # deleted by retention meanwhile
+            return None
+
+    def status(self) -> RecordingStatus:
+        return RecordingStatus(tuple(self.pool.states()), tuple(r.status() for r in self.recorders.values()),
+                               self.repair_report)
