@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,7 +63,9 @@ async def test_quota_deletes_the_oldest_until_under_the_low_water_mark(recording
     assert held.path in remaining  # held: kept although it is the oldest
     assert not any(f.path in remaining for f in day_one[1:])  # the oldest unheld went first
     assert all(f.path in remaining for f in day_three)
-    assert {p.relative_to(storage_root).as_posix() for p in storage_root.glob("1/*/*.mp4")} == remaining
+    on_disk = await asyncio.to_thread(lambda: {p.relative_to(storage_root).as_posix()
+                                               for p in storage_root.glob("1/*/*.mp4")})
+    assert on_disk == remaining
 
 
 async def test_a_full_store_of_held_segments_is_reported_and_kept(recording_store: RecordingStore, storage_root: Path,

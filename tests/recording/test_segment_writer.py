@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_segments_roll_at_the_first_keyframe_after_the_length(clip: Clip, pool: 
     assert [round((f.end_at - f.start_at).total_seconds(), 2) for f in closed] == [3.0, 3.0, 3.0, 1.0]
     assert reasons == ["length reached"] * 3 + ["recording stopped"]
     assert sum(len(decode(storage_root / f.path)) for f in closed) == len(clip.fragments)
-    for previous, following in zip(closed, closed[1:], strict=False):
+    for previous, following in itertools.pairwise(closed):
         assert following.start_at == previous.end_at  # consecutive segments touch
     first = closed[0]
     assert first.start_at == datetime.fromtimestamp(T0, UTC)

@@ -15,7 +15,8 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 GB = "34020000001310000001"
 
 
-def facts(start: datetime, seconds: float, *, size: int = 1000, channel: int = 1, storage: str = "main") -> SegmentFacts:
+def facts(start: datetime, seconds: float, *, size: int = 1000, channel: int = 1,
+          storage: str = "main") -> SegmentFacts:
     path = f"{channel}/{start:%Y%m%d}/{start:%Y%m%dT%H%M%S}_{start.microsecond // 1000:03d}Z_{GB}.mp4"
     return SegmentFacts(storage, path, start, start + timedelta(seconds=seconds), size, "avc1.42c00d",
                         ((0, 0), (900, 1000)), "ab" * 32)
