@@ -1,0 +1,30 @@
+"""What an audit entry says happened: the action codes and the actors that are not users."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SYSTEM_ACTOR = "system"  # entries the platform writes about itself (start-up notes, resynchronisation)
+
+
+class AuditAction(StrEnum):
+    """Action codes stored in `audit_entries.action`; new codes may be added, none renamed."""
+
+    LOGIN_SUCCESS = "login.success"
+    LOGIN_FAILURE = "login.failure"
+    LIVE_START = "live.start"
+    LIVE_STOP = "live.stop"
+    PLAYBACK_START = "playback.start"
+    PLAYBACK_STOP = "playback.stop"
+    EXPORT_CREATE = "export.create"
+    EXPORT_DOWNLOAD = "export.download"
+    PTZ = "ptz"
+    SNAPSHOT = "snapshot"
+    PERMISSION_CHANGE = "permission.change"
+    SHARE_REQUEST = "share.request"
+    SHARE_DECISION = "share.decision"
+    USER_CHANGE = "user.change"
+    DEVICE_CHANGE = "device.change"
+    AUDIT_EXPORT = "audit.export"
+    # Written by the platform itself: entries found after the last checkpoint when it started.
+    AUDIT_UNSIGNED_TAIL = "audit.unsigned_tail"
