@@ -1,5 +1,7 @@
 """Platform → device commands: MANSCDP queries and their (possibly chunked) answers, PTZ control.
 
+Catalog and RecordInfo answers come in chunks; both are assembled by one re-query loop (`_query_chunked`).
+
 A query is a MESSAGE answered `200 OK` at once; the answer itself comes later as one or more MESSAGEs
 from the device carrying `<Response>` with the same SN (GB/T 28181-2016 §9.5). `MessageRouter` hands
 those to `on_response`.
@@ -11,18 +13,29 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Generic, Protocol, TypeVar
 
 from clearsight.gb28181.catalog import CatalogAssembler
 from clearsight.gb28181.errors import DeviceOffline, DeviceRejected, DeviceTimeout
 from clearsight.gb28181.manscdp import (
     CatalogItem,
+    ManscdpError,
     ManscdpMessage,
     build_device_control_ptz,
     build_query,
     parse_catalog_response,
+    parse_record_info_response,
 )
 from clearsight.gb28181.presence import PresenceTracker
+from clearsight.gb28181.record_info import (
+    RecordInfoAssembler,
+    RecordInfoResult,
+    RecordType,
+    build_record_info_query,
+)
 from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE, RequestFactory
 from clearsight.sip.endpoint import Peer, SipEndpoint, TransactionTimeout
 
@@ -30,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 # How long a device may take to send a query's answer after its 200 OK.
 RESPONSE_TIMEOUT = 10.0
-# A catalog that receives no chunk for this long is re-queried.
+# A chunked answer (Catalog, RecordInfo) that receives no chunk for this long is re-queried.
 CATALOG_STALL_TIMEOUT = 5.0
 # Re-queries of a stalled catalog before we keep what arrived.
 CATALOG_REQUERIES = 2
@@ -45,10 +58,33 @@ class CatalogResult:
     requeries: int
 
 
+class _Assembly(Protocol):
+    """What the re-query loop needs of a chunk assembler (`CatalogAssembler`, `RecordInfoAssembler`)."""
+
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def received(self) -> int: ...
+    @property
+    def sum_num(self) -> int: ...
+    @property
+    def requery_count(self) -> int: ...
+    def mark_requery(self, now: float) -> None: ...
+
+
+_A = TypeVar("_A", bound=_Assembly)
+
+
 @dataclass(slots=True)
-class _CatalogWait:
-    assembler: CatalogAssembler
+class _ChunkWait(Generic[_A]):
+    """One chunked query under way: its assembler and an event set whenever a chunk arrives."""
+
+    assembler: _A
     progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+_CatalogWait = _ChunkWait[CatalogAssembler]
+_RecordInfoWait = _ChunkWait[RecordInfoAssembler]
 
 
 class DeviceCommander:
@@ -59,10 +95,11 @@ class DeviceCommander:
         self._factory = factory
         self._presence = presence
         self._response_timeout = response_timeout
-        self._catalog_stall_timeout = catalog_stall_timeout
+        self.stall_timeout = catalog_stall_timeout  # seconds without a chunk before a re-query
         self._sn = itertools.count(1)
         self._pending: dict[tuple[str, str, int], asyncio.Future[ManscdpMessage]] = {}
         self._catalogs: dict[tuple[str, int], _CatalogWait] = {}
+        self._record_infos: dict[tuple[str, int], _RecordInfoWait] = {}
 
     def next_sn(self) -> int:
         return next(self._sn) % 1_000_000_000
@@ -103,39 +140,65 @@ class DeviceCommander:
     async def query_catalog(self, device_id: str, *, sn: int | None = None,
                             requeries: int = CATALOG_REQUERIES) -> CatalogResult:
         """Query the whole catalog and assemble its chunks; re-query when chunks stop coming."""
-        sn = self.next_sn() if sn is None else sn
         wait = _CatalogWait(CatalogAssembler())
+        await self._query_chunked(device_id, device_id, "Catalog", lambda n: build_query("Catalog", n, device_id),
+                                  wait, self._catalogs, sn=sn, requeries=requeries)
+        a = wait.assembler
+        return CatalogResult(device_id, list(a.items), a.complete, a.sum_num or 0, a.requery_count)
+
+    async def query_record_info(self, device_id: str, channel_id: str, start: datetime, end: datetime,
+                                device_tz: tzinfo, *, record_type: RecordType = RecordType.ALL,
+                                requeries: int = CATALOG_REQUERIES) -> RecordInfoResult:
+        """A channel's recordings between two aware instants, its chunks assembled and re-queried like Catalog.
+
+        Raises DeviceTimeout when not a single chunk arrived (after the re-queries), and `InvalidTimeRange`
+        when `end` is not after `start`.
+        """
+        build_record_info_query(0, channel_id, start, end, device_tz)  # refuses a bad range before sending
+        wait = _RecordInfoWait(RecordInfoAssembler(channel_id, device_tz))
+        await self._query_chunked(
+            device_id, channel_id, "RecordInfo",
+            lambda n: build_record_info_query(n, channel_id, start, end, device_tz, record_type=record_type),
+            wait, self._record_infos, requeries=requeries)
+        a = wait.assembler
+        if a.chunks_received == 0:
+            raise DeviceTimeout(device_id, f"RecordInfo query of {channel_id} ({a.requery_count} re-queries)")
+        return RecordInfoResult.of(device_id, start, end, a)
+
+    async def _query_chunked(self, device_id: str, target_id: str, what: str, body_for: Callable[[int], bytes],
+                             wait: _ChunkWait[_A], waits: dict[tuple[str, int], _ChunkWait[_A]], *,
+                             sn: int | None = None, requeries: int) -> None:
+        """Send a query answered in chunks; feed `wait` until complete, re-querying when chunks stop coming."""
+        sn = self.next_sn() if sn is None else sn
         keys = [(device_id, sn)]
-        self._catalogs[keys[0]] = wait
+        waits[keys[0]] = wait
+        assembler = wait.assembler
         try:
-            await self.send_message(device_id, device_id, build_query("Catalog", sn, device_id), "Catalog")
+            await self.send_message(device_id, target_id, body_for(sn), what)
             while True:
                 wait.progress.clear()
-                if wait.assembler.complete:
+                if assembler.complete:
                     break
                 try:
-                    await asyncio.wait_for(wait.progress.wait(), self._catalog_stall_timeout)
+                    await asyncio.wait_for(wait.progress.wait(), self.stall_timeout)
                     continue
                 except TimeoutError:
                     pass
-                if wait.assembler.requery_count >= requeries:
-                    logger.warning("device %s catalog incomplete after %d re-queries: %d of %d items",
-                                   device_id, requeries, len(wait.assembler.items), wait.assembler.sum_num)
+                if assembler.requery_count >= requeries:
+                    logger.warning("device %s %s of %s incomplete after %d re-queries: %d of %d items", device_id,
+                                   what, target_id, requeries, assembler.received, assembler.sum_num)
                     break
                 # GB28181 cannot ask for one missing chunk: ask again, merge into the same assembly.
-                wait.assembler.mark_requery(time.monotonic())
+                assembler.mark_requery(time.monotonic())
                 sn = self.next_sn()
                 keys.append((device_id, sn))
-                self._catalogs[keys[-1]] = wait
-                logger.info("device %s catalog stalled at %d/%s items; re-query with SN %d", device_id,
-                            len(wait.assembler.items), wait.assembler.sum_num, sn)
-                await self.send_message(device_id, device_id, build_query("Catalog", sn, device_id),
-                                        "Catalog")
+                waits[keys[-1]] = wait
+                logger.info("device %s %s of %s stalled at %d/%s items; re-query with SN %d", device_id, what,
+                            target_id, assembler.received, assembler.sum_num, sn)
+                await self.send_message(device_id, target_id, body_for(sn), what)
         finally:
             for key in keys:
-                self._catalogs.pop(key, None)
-        a = wait.assembler
-        return CatalogResult(device_id, list(a.items), a.complete, a.sum_num or 0, a.requery_count)
+                waits.pop(key, None)
 
     async def subscribe_catalog(self, device_id: str, expires: int) -> int:
         """SUBSCRIBE to the device's catalog changes (GB/T 28181-2016 §9.11); returns the granted Expires."""
@@ -159,12 +222,25 @@ class DeviceCommander:
 
     def on_response(self, device_id: str, message: ManscdpMessage) -> bool:
         """Route a device's `<Response>`; False when nobody waits for it (late, or unsolicited)."""
-        if message.cmd_type.lower() == "catalog":
+        cmd = message.cmd_type.lower()
+        if cmd == "catalog":
             wait = self._catalogs.get((device_id, message.sn))
             if wait is None:
                 return False
             wait.assembler.add(parse_catalog_response(message), time.monotonic())
             wait.progress.set()
+            return True
+        if cmd == "recordinfo":
+            record_wait = self._record_infos.get((device_id, message.sn))
+            if record_wait is None:
+                return False
+            try:
+                chunk = parse_record_info_response(message)
+            except ManscdpError as exc:
+                logger.warning("device %s: unreadable RecordInfo response (SN %d): %s", device_id, message.sn, exc)
+                return True
+            record_wait.assembler.add(chunk, time.monotonic())
+            record_wait.progress.set()
             return True
         for target in (message.device_id, device_id):
             future = self._pending.get((target, message.cmd_type.lower(), message.sn))

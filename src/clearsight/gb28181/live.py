@@ -1,5 +1,9 @@
 """Live view (GB/T 28181-2016 §9.2): INVITE a channel, receive its RTP over UDP or TCP, hand out its frames.
 
+The same machinery opens history streams (§9.8, `clearsight.gb28181.playback`): ``kind`` PLAYBACK or
+DOWNLOAD puts ``s=Playback``/``s=Download``, ``u=``, ``t=<start> <end>`` (and ``a=downloadspeed``) in the offer
+and takes the SSRC from the history pool; everything else below applies alike.
+
 `LiveSessionManager.open` walks the steps a stream needs and says which one failed when it does:
 
 1. ``invite``: SSRC and receive port allocated, INVITE with ``Subject`` and an SDP offer sent; the device
@@ -20,7 +24,8 @@ transport not chosen is closed; `LiveSession.transport` is what was negotiated.
 
 After that the session's `frames` queue fills with `EsFrame`s until `close()` (BYE from us), a BYE from the
 device, ``media_timeout`` seconds without RTP (BYE, ``close_reason`` "no RTP for 10 s") or the end of the
-TCP media connection (BYE, the reason says how it ended). `LiveSession.closed` is set in every case.
+TCP media connection (BYE, the reason says how it ended). `LiveSession.closed` is set in every case. A paused
+playback holds the media timeout (`LiveSession.hold_media`); `send_info` carries control in the dialog.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from clearsight.media.rtp_tcp import CONNECT_TIMEOUT, MediaConnectError, format_
 from clearsight.sip.dialog import Dialog, DialogError
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
 from clearsight.sip.errors import SipError
+from clearsight.sip.message import SipResponse
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -63,6 +69,10 @@ FRAME_QUEUE_SIZE = 512
 BYE_TIMEOUT = 5.0
 # Seconds without RTP, once streaming, before the session is ended with a BYE.
 MEDIA_TIMEOUT = 10.0
+# Seconds an in-dialog INFO (playback control) may take to be answered.
+INFO_TIMEOUT = 5.0
+# What the log and errors call a session of each kind.
+SESSION_NOUNS = {StreamKind.PLAY: "live view", StreamKind.PLAYBACK: "playback", StreamKind.DOWNLOAD: "download"}
 
 
 class LiveStep(enum.StrEnum):
@@ -76,19 +86,25 @@ class LiveStep(enum.StrEnum):
 
 
 class LiveViewError(Exception):
-    """Opening a live stream failed at `step`; `detail` says what happened, for an operator."""
+    """Opening a stream (live view, or playback/download: `kind`) failed at `step`; `detail` says what happened."""
 
-    def __init__(self, step: LiveStep, detail: str, *, device_id: str = "", channel_id: str = "") -> None:
-        super().__init__(f"live view of {channel_id or '?'} (device {device_id or '?'}) failed at {step}: {detail}")
+    def __init__(self, step: LiveStep, detail: str, *, device_id: str = "", channel_id: str = "",
+                 kind: StreamKind = StreamKind.PLAY) -> None:
+        super().__init__(f"{SESSION_NOUNS[kind]} of {channel_id or '?'} (device {device_id or '?'}) failed at "
+                         f"{step}: {detail}")
         self.step = step
         self.detail = detail
         self.device_id = device_id
         self.channel_id = channel_id
+        self.kind = kind
 
 
 @dataclass(slots=True)
 class LiveSession:
-    """One open live stream. Read frames from `frames`; `closed` is set when it ends, `close_reason` says why."""
+    """One open stream. Read frames from `frames`; `closed` is set when it ends, `close_reason` says why.
+
+    `kind` is PLAY for live view; PLAYBACK and DOWNLOAD sessions also carry their `time_range` (Unix seconds).
+    """
 
     device_id: str
     channel_id: str
@@ -96,6 +112,10 @@ class LiveSession:
     receiver: RtpReceiver
     peer: Peer
     transport: MediaTransport = MediaTransport.UDP  # offered, then the platform's side as negotiated
+    kind: StreamKind = StreamKind.PLAY
+    time_range: tuple[int, int] | None = None
+    download_speed: int | None = None
+    media_held: bool = False  # no RTP expected (a paused playback): the media timeout does not run
     dialog: Dialog | None = None
     payload_kind: PayloadKind | None = None
     frames: asyncio.Queue[EsFrame] = field(default_factory=lambda: asyncio.Queue(FRAME_QUEUE_SIZE))
@@ -104,6 +124,21 @@ class LiveSession:
     close_reason: str | None = None
     _manager: LiveSessionManager | None = field(default=None, repr=False)
     _watchdog: asyncio.Task[None] | None = field(default=None, repr=False)
+    _resumed_at: float | None = field(default=None, repr=False)
+
+    @property
+    def noun(self) -> str:
+        """What log lines and errors call this session: live view, playback or download."""
+        return SESSION_NOUNS[self.kind]
+
+    def hold_media(self) -> None:
+        """Expect no RTP until `resume_media` (the device was told to pause): the media timeout waits."""
+        self.media_held = True
+
+    def resume_media(self) -> None:
+        """RTP is expected again; the media timeout counts from now."""
+        self.media_held = False
+        self._resumed_at = asyncio.get_running_loop().time()
 
     def deliver(self, frame: EsFrame) -> None:
         if self.frames.full():
@@ -147,22 +182,29 @@ class LiveSessionManager:
         return incoming.request.call_id in self._by_call_id
 
     # --- opening ---------------------------------------------------------------------------------
-    async def open(self, device_id: str, channel_id: str, *, transport: MediaTransport | None = None) -> LiveSession:
-        """Open live view of `channel_id` on `device_id`; raises LiveViewError naming the failed step.
+    async def open(self, device_id: str, channel_id: str, *, transport: MediaTransport | None = None,
+                   kind: StreamKind = StreamKind.PLAY, time_range: tuple[int, int] | None = None,
+                   download_speed: int | None = None) -> LiveSession:
+        """Open a stream of `channel_id` on `device_id`; raises LiveViewError naming the failed step.
 
         `transport` is the platform's side offered (default: `default_transport`); the device may answer
-        another, which `LiveSession.transport` then names.
+        another, which `LiveSession.transport` then names. `kind` PLAYBACK or DOWNLOAD needs `time_range`
+        (Unix seconds, start <= end); DOWNLOAD may ask for a `download_speed` (a multiple of real time).
         """
+        if (kind is StreamKind.PLAY) != (time_range is None):
+            raise ValueError(f"{kind.value} {'takes no' if kind is StreamKind.PLAY else 'needs a'} time range")
         try:
             device_peer = self._commander.peer_of(device_id)
-            ssrc = self.ssrcs.allocate(StreamKind.PLAY)
+            ssrc = self.ssrcs.allocate(kind)
         except (DeviceOffline, SsrcExhausted) as exc:
-            raise LiveViewError(LiveStep.INVITE, str(exc), device_id=device_id, channel_id=channel_id) from exc
+            raise LiveViewError(LiveStep.INVITE, str(exc), device_id=device_id, channel_id=channel_id,
+                                kind=kind) from exc
         label = f"{channel_id}/{ssrc}"
         receiver = RtpReceiver(expected_ssrc=ssrc.value, label=label)
         session = LiveSession(device_id, channel_id, ssrc, receiver,
                               Peer(device_peer.transport, device_peer.host, device_peer.port),
-                              transport=transport or self.default_transport, _manager=self)
+                              transport=transport or self.default_transport, kind=kind, time_range=time_range,
+                              download_speed=download_speed, _manager=self)
         receiver.on_frame = session.deliver
         try:
             await self._establish(session)
@@ -172,23 +214,26 @@ class LiveSessionManager:
         except BaseException:
             await self.close(session, reason="setup abandoned")
             raise
-        logger.info("live %s (device %s): streaming %s over %s, SSRC %s", channel_id, device_id,
+        logger.info("%s %s (device %s): streaming %s over %s, SSRC %s", session.noun, channel_id, device_id,
                     session.payload_kind.value if session.payload_kind else "?", session.transport.value, ssrc)
-        session._watchdog = asyncio.create_task(self._watch(session), name=f"live-watch {label}")
+        session._watchdog = asyncio.create_task(self._watch(session), name=f"media-watch {label}")
         session._watchdog.add_done_callback(_log_watch_failure)
         return session
 
     def _fail(self, session: LiveSession, step: LiveStep, detail: str) -> LiveViewError:
-        logger.warning("live %s (device %s): failed at %s: %s", session.channel_id, session.device_id, step, detail)
-        return LiveViewError(step, detail, device_id=session.device_id, channel_id=session.channel_id)
+        logger.warning("%s %s (device %s): failed at %s: %s", session.noun, session.channel_id, session.device_id,
+                       step, detail)
+        return LiveViewError(step, detail, device_id=session.device_id, channel_id=session.channel_id,
+                             kind=session.kind)
 
     async def _establish(self, session: LiveSession) -> None:
         receiver = session.receiver
         offered = session.transport
         port = await receiver.start(self.media_host, 0, udp=True, tcp=True)
-        offer = build_offer(session=StreamKind.PLAY, channel_id=session.channel_id, media_host=self.media_host,
-                            media_port=port, ssrc=session.ssrc, transport=offered,
-                            origin_user=self._factory.platform_id)
+        start, end = session.time_range or (None, None)
+        offer = build_offer(session=session.kind, channel_id=session.channel_id, media_host=self.media_host,
+                            media_port=port, ssrc=session.ssrc, transport=offered, start=start, end=end,
+                            download_speed=session.download_speed, origin_user=self._factory.platform_id)
         device_peer = self._commander.peer_of(session.device_id)
         invite = self._factory.request(
             "INVITE", session.channel_id, device_peer, body=offer, content_type=SDP_CONTENT_TYPE,
@@ -212,11 +257,11 @@ class LiveSessionManager:
         except SdpError as exc:
             raise self._fail(session, LiveStep.INVITE, f"unusable SDP answer: {exc.reason}") from exc
         for note in plan.notes:
-            logger.info("live %s (device %s): %s", session.channel_id, session.device_id, note)
+            logger.info("%s %s (device %s): %s", session.noun, session.channel_id, session.device_id, note)
         session.transport = plan.transport
         if plan.transport is not offered:
-            logger.info("live %s (device %s): offered %s media, the device chose %s", session.channel_id,
-                        session.device_id, offered.value, plan.transport.value)
+            logger.info("%s %s (device %s): offered %s media, the device chose %s", session.noun,
+                        session.channel_id, session.device_id, offered.value, plan.transport.value)
         if plan.expected_ssrc is not None and plan.ssrc_changed:
             receiver.expect_ssrc(plan.expected_ssrc.value)
         await self._open_media(session, plan)
@@ -284,7 +329,11 @@ class LiveSessionManager:
 
     # --- while streaming -------------------------------------------------------------------------
     async def _watch(self, session: LiveSession) -> None:
-        """End the session (BYE) after `media_timeout` s without RTP, or when its TCP connection ends."""
+        """End the session (BYE) after `media_timeout` s without RTP, or when its TCP connection ends.
+
+        While the session's media is held (a paused playback) the timeout does not run; it restarts when
+        the media is resumed.
+        """
         receiver = session.receiver
         loop = asyncio.get_running_loop()
         streaming_since = loop.time()
@@ -292,7 +341,8 @@ class LiveSessionManager:
         while True:
             timeout = self.media_timeout
             last = receiver.last_rtp_at
-            remaining = (streaming_since if last is None else last) + timeout - loop.time()
+            since = max(streaming_since if last is None else last, session._resumed_at or 0.0)
+            remaining = timeout if session.media_held else since + timeout - loop.time()
             if remaining <= 0:
                 reason = f"no RTP for {timeout:g} s"
                 break
@@ -305,7 +355,8 @@ class LiveSessionManager:
                     return  # the receiver was closed: the session is ending anyway
                 reason = ended.result()
                 break
-        logger.warning("live %s (device %s): %s; ending the session", session.channel_id, session.device_id, reason)
+        logger.warning("%s %s (device %s): %s; ending the session", session.noun, session.channel_id,
+                       session.device_id, reason)
         await self.close(session, reason=reason)
 
     # --- ending ----------------------------------------------------------------------------------
@@ -319,9 +370,10 @@ class LiveSessionManager:
             try:
                 response = await self._endpoint.send_request(dialog.create_bye(), session.peer, timeout=BYE_TIMEOUT)
                 if not 200 <= response.status < 300:
-                    logger.info("live %s: BYE answered %d", session.channel_id, response.status)
+                    logger.info("%s %s: BYE answered %d", session.noun, session.channel_id, response.status)
             except SipError as exc:
-                logger.warning("live %s (device %s): BYE failed: %s", session.channel_id, session.device_id, exc)
+                logger.warning("%s %s (device %s): BYE failed: %s", session.noun, session.channel_id,
+                               session.device_id, exc)
 
     def _finish(self, session: LiveSession, reason: str) -> None:
         session.close_reason = reason
@@ -334,8 +386,21 @@ class LiveSessionManager:
         for call_id, known in list(self._by_call_id.items()):
             if known is session:
                 del self._by_call_id[call_id]
-        logger.info("live %s (device %s): closed (%s); %d frames", session.channel_id, session.device_id, reason,
-                    session.receiver.counters.frames)
+        logger.info("%s %s (device %s): closed (%s); %d frames", session.noun, session.channel_id, session.device_id,
+                    reason, session.receiver.counters.frames)
+
+    async def send_info(self, session: LiveSession, body: bytes, content_type: str, *,
+                        timeout: float = INFO_TIMEOUT) -> SipResponse:  # noqa: ASYNC109 - a SIP transaction timeout
+        """Send INFO in the session's dialog (playback control) and return the device's final answer.
+
+        Raises DialogError when the session has no dialog (not established, or ended), SipError when the
+        request cannot be sent, TransactionTimeout when the device does not answer within `timeout`.
+        """
+        dialog = session.dialog
+        if dialog is None or session.closed.is_set():
+            raise DialogError(f"{session.noun} of {session.channel_id} has no open dialog")
+        return await self._endpoint.send_request(dialog.create_info(body, content_type), session.peer,
+                                                 timeout=timeout)
 
     async def close_all(self) -> None:
         for session in self.sessions:
@@ -353,12 +418,12 @@ class LiveSessionManager:
             return
         if request.method == "BYE":
             await incoming.respond(200)
-            logger.info("live %s (device %s): device sent BYE", session.channel_id, session.device_id)
+            logger.info("%s %s (device %s): device sent BYE", session.noun, session.channel_id, session.device_id)
             self._finish(session, "device sent BYE")
             return
-        await incoming.respond(501, f"{request.method} not implemented in live view")
+        await incoming.respond(501, f"{request.method} not implemented in {session.noun}")
 
 
 def _log_watch_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logger.error("live-view watchdog failed", exc_info=task.exception())
+        logger.error("media watchdog failed", exc_info=task.exception())

@@ -23,7 +23,15 @@ from clearsight.gb28181.live import MEDIA_TIMEOUT, LiveSession, LiveSessionManag
 from clearsight.gb28181.live_source import LiveSessionSource
 from clearsight.gb28181.manscdp import CatalogItem, DeviceStatus, parse_device_info, parse_device_status
 from clearsight.gb28181.message_router import MessageRouter
+from clearsight.gb28181.playback import (
+    DEFAULT_DOWNLOAD_SPEED,
+    PlaybackAction,
+    PlaybackManager,
+    PlaybackSession,
+    PlaybackSource,
+)
 from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
+from clearsight.gb28181.record_info import RecordInfoResult
 from clearsight.gb28181.registrar import Registrar
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.gb28181.sdp import MediaTransport
@@ -65,6 +73,7 @@ class Gb28181Service:
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.platform_id = platform_id
         self.registry = registry
+        self.device_tz = device_tz  # devices' local time zone: RecordInfo times are written and read in it
         self.presence = PresenceTracker(keepalive_interval, keepalive_misses)
         self._clock = clock
         self._default_password = default_password
@@ -77,6 +86,7 @@ class Gb28181Service:
         self.live = LiveSessionManager(self.endpoint, self._factory, self.commander, media_host=sip_host,
                                        ssrcs=SsrcAllocator(domain), default_transport=media_transport,
                                        media_timeout=media_timeout)
+        self.playback = PlaybackManager(self.live, is_online=self.presence.is_online)
         self.registrar = Registrar(
             authenticator=DigestAuthenticator(realm=domain, secret=secret, nonce_ttl=nonce_ttl),
             passwords=self.password_for, presence=self.presence, device_tz=device_tz, clock=clock,
@@ -111,6 +121,7 @@ class Gb28181Service:
     async def close(self) -> None:
         self._running = False
         await self.live.close_all()
+        await self.playback.close_all()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -144,6 +155,9 @@ class Gb28181Service:
         method = incoming.request.method
         if method == "REGISTER":
             await self.registrar.handle(incoming)
+        elif method == "MESSAGE" and self.playback.may_handle(incoming):
+            if not await self.playback.handle_message(incoming):  # not a MediaStatus: the router's
+                await self.router.handle(incoming)
         elif method in ("MESSAGE", "NOTIFY"):
             await self.router.handle(incoming)
         elif method in ("BYE", "ACK") and self.live.owns(incoming):
@@ -281,6 +295,43 @@ class Gb28181Service:
         """A live session as the stream hub's source (`DeviceControlPort`)."""
         session = await self.live.open(device_id, channel_gb_id)
         return LiveSessionSource(session, transport=session.transport.value)
+
+    # --- playback and download of device recordings (DevicePlaybackPort) --------------------------
+    async def query_recordings(self, device_id: str, channel_gb_id: str, start: datetime, end: datetime
+                               ) -> RecordInfoResult:
+        """The channel's recordings on its device between two aware instants (RecordInfo, chunks assembled)."""
+        return await self.commander.query_record_info(device_id, channel_gb_id, start, end, self.device_tz)
+
+    async def open_playback(self, device_id: str, channel_gb_id: str, start: datetime, end: datetime, *,
+                            speed: float = 1.0, transport: MediaTransport | None = None) -> PlaybackSession:
+        """Play back a range of the channel's recordings; raises LiveViewError naming the failed step."""
+        return await self.playback.open(device_id, channel_gb_id, start, end, speed=speed, transport=transport)
+
+    async def open_download(self, device_id: str, channel_gb_id: str, start: datetime, end: datetime, *,
+                            download_speed: int = DEFAULT_DOWNLOAD_SPEED, transport: MediaTransport | None = None
+                            ) -> PlaybackSession:
+        """Download a range of the channel's recordings at `download_speed` times real time."""
+        return await self.playback.open_download(device_id, channel_gb_id, start, end,
+                                                 download_speed=download_speed, transport=transport)
+
+    async def open_playback_source(self, device_id: str, channel_gb_id: str, start: datetime, end: datetime,
+                                   speed: float = 1.0) -> PlaybackSource:
+        """A playback session as a stream hub source (one per viewer)."""
+        return PlaybackSource(await self.open_playback(device_id, channel_gb_id, start, end, speed=speed))
+
+    def playback_session(self, session_id: str) -> PlaybackSession | None:
+        return self.playback.get(session_id)
+
+    async def control_playback(self, session_id: str, action: PlaybackAction, *, position: float | None = None,
+                               speed: float | None = None) -> PlaybackSession | None:
+        """Pause, resume, seek or change speed (MANSRTSP over INFO); None when there is no such session.
+
+        Raises PlaybackControlError when the device refuses or does not answer.
+        """
+        session = self.playback.get(session_id)
+        if session is not None:
+            await self.playback.control(session, action, position=position, speed=speed)
+        return session
 
     # --- persistence of presence ---------------------------------------------------------------
     async def _flush_loop(self) -> None:

@@ -142,6 +142,22 @@ class _TcpSink:
 
 
 _Sink = _UdpSink | _TcpSink
+MediaSink = _Sink  # what `open_media_sink` returns: open(), send(packet), drain(), close()
+
+
+async def open_media_sink(offer: SessionDescription, local_host: str, label: str
+                          ) -> tuple[MediaSink, int, MediaTransport]:
+    """The device's media socket for `offer`, the port for the answer and the device's transport role."""
+    remote = (offer.host, offer.stream.port)
+    if not offer.stream.is_tcp:
+        loop = asyncio.get_running_loop()
+        udp, _ = await loop.create_datagram_endpoint(_NullProtocol, local_addr=(local_host, 0), remote_addr=remote)
+        return _UdpSink(udp), int(udp.get_extra_info("sockname")[1]), MediaTransport.UDP
+    if offer.setup in (TcpSetup.PASSIVE, TcpSetup.ACTPASS):  # the platform listens: we connect
+        sink, port = _TcpSink.connecting(label, local_host, remote)
+        return sink, port, MediaTransport.TCP_ACTIVE
+    sink, port = await _TcpSink.listening(label, local_host)  # a=setup:active or none (RFC 4145)
+    return sink, port, MediaTransport.TCP_PASSIVE
 
 
 @dataclass(slots=True)
@@ -281,18 +297,7 @@ class LiveStreamer:
                    transport=transport.value, port=port)
 
     async def _open_sink(self, offer: SessionDescription, label: str) -> tuple[_Sink, int, MediaTransport]:
-        """The device's media socket for `offer`, the port for the answer and the device's transport role."""
-        remote = (offer.host, offer.stream.port)
-        if not offer.stream.is_tcp:
-            loop = asyncio.get_running_loop()
-            udp, _ = await loop.create_datagram_endpoint(_NullProtocol, local_addr=(self._local_host, 0),
-                                                         remote_addr=remote)
-            return _UdpSink(udp), int(udp.get_extra_info("sockname")[1]), MediaTransport.UDP
-        if offer.setup in (TcpSetup.PASSIVE, TcpSetup.ACTPASS):  # the platform listens: we connect
-            sink, port = _TcpSink.connecting(label, self._local_host, remote)
-            return sink, port, MediaTransport.TCP_ACTIVE
-        sink, port = await _TcpSink.listening(label, self._local_host)  # a=setup:active or none (RFC 4145)
-        return sink, port, MediaTransport.TCP_PASSIVE
+        return await open_media_sink(offer, self._local_host, label)
 
     def on_ack(self, call_id: str) -> None:
         stream = self._streams.get(call_id)

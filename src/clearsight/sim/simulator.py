@@ -3,8 +3,10 @@
 Every device registers with digest authentication, keeps alive, answers Catalog (in chunks),
 DeviceInfo, DeviceStatus and PTZ control (remembering the position), pushes catalog change events
 when told to, and answers live-view INVITEs with a live-encoded PS stream over RTP/UDP
-(`clearsight.sim.live_stream`). All devices share one SIP endpoint; requests are routed by the Request-URI's user part
-(the device ID, or a channel ID of the device).
+(`clearsight.sim.live_stream`). Every channel has "recorded" since the simulator started (`record_history`
+seconds earlier when asked): RecordInfo is answered in chunks from `clearsight.sim.recordings`, Playback and
+Download INVITEs and their MANSRTSP control by `clearsight.sim.playback`. All devices share one SIP endpoint;
+requests are routed by the Request-URI's user part (the device ID, or a channel ID of the device).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from clearsight.gb28181.manscdp import (
     CatalogItem,
     CmdType,
     ManscdpError,
+    ManscdpMessage,
     RootKind,
     build_catalog_notify,
     build_catalog_response,
@@ -33,11 +36,14 @@ from clearsight.gb28181.manscdp import (
     build_keepalive,
     parse_device_control,
     parse_manscdp,
+    parse_query,
 )
 from clearsight.gb28181.ptz import InvalidPtzCommand, decode_ptz
 from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE
 from clearsight.sim.device import CatalogSubscription, SimulatedDevice
 from clearsight.sim.live_stream import LiveStreamer
+from clearsight.sim.playback import PlaybackStreamer, history_kind
+from clearsight.sim.recordings import DEFAULT_RECORD_CHUNK, DEFAULT_SEGMENT, RecordingArchive
 from clearsight.sip.digest import DigestError, authorization_for, parse_challenge
 from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
 from clearsight.sip.headers import Headers
@@ -70,6 +76,9 @@ class SimulatorConfig:
     catalog_chunk: int = DEFAULT_CATALOG_CHUNK
     register_concurrency: int = 200
     replay: bool = False  # live streams replay one pre-encoded clip (load mode) instead of encoding each
+    record_history: float = 0.0  # seconds "recorded" before the simulator started
+    record_segment: float = DEFAULT_SEGMENT  # seconds per simulated recording file
+    record_chunk: int = DEFAULT_RECORD_CHUNK  # RecordList items per RecordInfo MESSAGE
 
 
 EventSink = Callable[[dict[str, object]], None]
@@ -99,6 +108,11 @@ class Simulator:
                                     tcp=transport == "TCP")
         self._platform = Peer(transport, config.platform_host, config.platform_port)
         self.live = LiveStreamer(self.endpoint, config.local_host, self._emit, replay=config.replay)
+        self.recordings = RecordingArchive(time.time() - config.record_history, config.record_segment)
+        self.playback = PlaybackStreamer(self.endpoint, config.local_host, self._emit, self.recordings,
+                                         self._next_sn, self._message_status)
+        self.device_tz = datetime.now().astimezone().tzinfo or UTC  # the devices' local time: the host's
+        self.record_info_drops: set[int] = set()  # chunk numbers (1-based) the next RecordInfo answer loses
         self._tasks: set[asyncio.Task[None]] = set()
         self._sn = random.randint(1, 10_000)
         self._cseq = 0
@@ -111,6 +125,7 @@ class Simulator:
 
     async def close(self) -> None:
         await self.live.close()
+        await self.playback.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -291,13 +306,25 @@ class Simulator:
             await self._accept_subscription(incoming, device)
             return
         if request.method == "INVITE":
-            await self.live.on_invite(incoming, device)
+            if history_kind(request.body) is not None:
+                await self.playback.on_invite(incoming, device)
+            else:
+                await self.live.on_invite(incoming, device)
             return
         if request.method == "ACK":
-            self.live.on_ack(request.call_id)
+            if self.playback.owns(request.call_id):
+                self.playback.on_ack(request.call_id)
+            else:
+                self.live.on_ack(request.call_id)
             return
         if request.method == "BYE":
-            await self.live.on_bye(incoming)
+            if self.playback.owns(request.call_id):
+                await self.playback.on_bye(incoming)
+            else:
+                await self.live.on_bye(incoming)
+            return
+        if request.method == "INFO":
+            await self.playback.on_info(incoming)
             return
         if request.method != "MESSAGE":
             await incoming.respond(200 if request.method == "BYE" else 405)
@@ -321,6 +348,8 @@ class Simulator:
                 body = build_device_status_response(message.sn, device.device_id, online=True,
                                                     device_time=datetime.now(UTC))
                 self.spawn(self._reply(device, body))
+            elif cmd == CmdType.RECORD_INFO:
+                self.spawn(self._answer_record_info(device, message))
         elif message.root_kind is RootKind.CONTROL and cmd == CmdType.DEVICE_CONTROL:
             self._control(device, message.device_id, request.body)
 
@@ -341,6 +370,12 @@ class Simulator:
                    pan=round(channel.ptz.pan, 2), tilt=round(channel.ptz.tilt, 2),
                    zoom=round(channel.ptz.zoom, 2), presets=sorted(channel.ptz.presets))
 
+    async def _message_status(self, device: SimulatedDevice, body: bytes) -> int | None:
+        """Send a MANSCDP body outside any dialog; the platform's status, None when it did not answer."""
+        response = await self._send_to_platform(self._request("MESSAGE", device.device_id, body=body,
+                                                              content_type=MANSCDP_CONTENT_TYPE))
+        return response.status if response is not None else None
+
     async def _reply(self, device: SimulatedDevice, body: bytes) -> None:
         await self._send_to_platform(self._request("MESSAGE", device.device_id, body=body,
                                                    content_type=MANSCDP_CONTENT_TYPE))
@@ -358,6 +393,20 @@ class Simulator:
 
         await asyncio.gather(*(send(c) for c in chunks))
         self._emit("catalog_sent", device=device.device_id, sn=sn, items=len(items), chunks=len(chunks))
+
+    async def _answer_record_info(self, device: SimulatedDevice, message: ManscdpMessage) -> None:
+        sum_num, bodies = self.recordings.record_info_bodies(device, parse_query(message), self.device_tz,
+                                                             chunk=self.config.record_chunk)
+        dropped, self.record_info_drops = self.record_info_drops, set()
+        gate = asyncio.Semaphore(CATALOG_WINDOW)
+
+        async def send(body: bytes) -> None:
+            async with gate:
+                await self._reply(device, body)
+
+        await asyncio.gather(*(send(b) for n, b in enumerate(bodies, 1) if n not in dropped))
+        self._emit("record_info_sent", device=device.device_id, channel=message.device_id, sn=message.sn,
+                   items=sum_num, chunks=len(bodies), dropped=sorted(dropped & set(range(1, len(bodies) + 1))))
 
     def _emit(self, kind: str, **fields: object) -> None:
         self._events({"event": kind, **fields})
