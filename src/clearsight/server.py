@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
 from clearsight.channel_streams import ChannelStreams
-from clearsight.config import Settings
+from clearsight.config import SIGNING_KEY_FILE, Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
+from clearsight.export import ExportRunner, ExportStore, storage_roots
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.service import Gb28181Service
 from clearsight.log_redaction import install_url_token_filter
@@ -28,6 +29,7 @@ from clearsight.media.hub import StreamHub
 from clearsight.metrics import PlatformMetrics
 from clearsight.registry.store import RegistryStore
 from clearsight.runtime import freeze_long_lived
+from clearsight.signing import load_or_create_signing_key
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class Platform:
     streams: ChannelStreams
     hls: HlsWindows
     admin_password: str | None
+    exports: ExportRunner
 
 
 async def _db_ping(engine: AsyncEngine) -> bool:
@@ -103,12 +106,18 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     hub = StreamHub(grace_period=settings.live_grace_period)
     hls = HlsWindows()
     metrics.track_media(hub)
+    signing_key = await asyncio.to_thread(load_or_create_signing_key, settings.data_dir / SIGNING_KEY_FILE)
+    exports = ExportRunner(ExportStore(sessions), registry, exports_dir=settings.effective_exports_dir,
+                           storage_roots=storage_roots(settings.recording_paths, settings.data_dir),
+                           signing_key=signing_key, platform_id=settings.platform_id)
     await service.start()
     freeze_long_lived()
     try:
+        await exports.start()
         streams = ChannelStreams(hub, registry, service)
-        yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated)
+        yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports)
     finally:
+        await exports.close()
         await hls.close()
         await hub.close()
         await service.close()
@@ -121,7 +130,8 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
     async with running_platform(settings) as platform:
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
-                         db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls)
+                         db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
+                         exports=platform.exports)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)

@@ -25,6 +25,7 @@ from clearsight.api.ports import (
     DeviceOffline,
     DeviceRejected,
     DeviceTimeout,
+    ExportsPort,
     LoginGuard,
     LoginThrottled,
     RegistryPort,
@@ -41,6 +42,7 @@ from clearsight.api.problems import (
     problem_response,
 )
 from clearsight.api.routers import auth, channels, devices, groups, health, live, metrics, regions
+from clearsight.api.routers import exports as export_routes
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
@@ -81,12 +83,14 @@ def create_app(
     hub: StreamHub | None = None,
     streams: ChannelStreams | None = None,
     hls: HlsWindows | None = None,
+    exports: ExportsPort | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
 
     `login_guard` throttles logins (default: none). `streams` (or a bare `hub`) holds the live streams, whose
-    sources `control` opens; default: a new hub. The web UI in `static_dir` is served at `/` when that directory exists.
+    sources `control` opens; default: a new hub. `exports` builds evidence exports (without it their
+    endpoints answer 503). The web UI in `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -109,10 +113,11 @@ def create_app(
         streams=streams,
         hls=hls or HlsWindows(),
         stream_tokens=StreamTokenService(settings.effective_secret_key(), settings.stream_token_ttl),
+        exports=exports,
     )
 
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions, groups):
+    for module in (devices, channels, regions, groups, export_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
@@ -33,6 +34,8 @@ __all__ = [
     "DeviceRecord",
     "DeviceRejected",
     "DeviceTimeout",
+    "ExportRecord",
+    "ExportsPort",
     "LiveStep",
     "LiveViewError",
     "LoginGuard",
@@ -221,6 +224,58 @@ class DeviceControlPort(Protocol):
     async def open_live_source(self, device_id: str, channel_gb_id: str) -> MediaSource:
         """INVITE the channel and return its stream; raises `DeviceOffline` or `LiveViewError` (with the step)."""
         ...
+
+
+class ExportRecord(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def channels(self) -> Sequence[int]: ...
+    @property
+    def start_at(self) -> datetime: ...
+    @property
+    def end_at(self) -> datetime: ...
+    @property
+    def watermark(self) -> bool: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def detail(self) -> str | None: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
+class ExportsPort(Protocol):
+    """Implemented by `clearsight.export.runner.ExportRunner`."""
+
+    async def submit(self, *, created_by: str, reason: str, channels: Sequence[int], start: datetime,
+                     end: datetime, watermark: bool) -> ExportRecord:
+        """Store a pending export and schedule it."""
+        ...
+
+    async def get(self, export_id: str) -> ExportRecord | None: ...
+
+    async def list_exports(self, *, created_by: str | None, offset: int, limit: int) -> Page[ExportRecord]:
+        """Newest first; only `created_by`'s when given."""
+        ...
+
+    async def package(self, export_id: str) -> Path | None:
+        """The finished package's file, if the export is done and the file is still there."""
+        ...
+
+    @property
+    def signing_fingerprint(self) -> str: ...
+
+    @property
+    def signing_public_key_pem(self) -> str: ...
 
 
 class LoginGuard(Protocol):
