@@ -130,6 +130,7 @@ class ChannelRecorder:
         self._last_checkpoint = 0.0
         self._last_end: datetime | None = None  # where the recorded video ends so far
         self._gap_id: int | None = None
+        self._gap_start = utc_now()
         self._gap_reasons: list[str] = []
         self._thumbnail_task: asyncio.Task[None] | None = None
         self._last_thumbnail = 0.0
@@ -292,7 +293,7 @@ class ChannelRecorder:
     # --- gaps --------------------------------------------------------------------------------------
     async def _gap_begins(self, at: datetime, reason: str) -> None:
         if self._gap_id is None:
-            self._gap_reasons = [reason]
+            self._gap_reasons, self._gap_start = [reason], at
             self._gap_id = await self._store.open_gap(self.channel_id, at, reason)
             logger.warning("channel %d: recording gap from %s: %s", self.channel_id, at.isoformat(), reason)
         elif reason not in self._gap_reasons:
@@ -303,7 +304,8 @@ class ChannelRecorder:
         if self._gap_id is None:
             return
         gap_id, self._gap_id = self._gap_id, None
-        await self._store.close_gap(gap_id, at)
+        # A device clock running fast can put the end of what was recorded after the wall-clock restart.
+        await self._store.close_gap(gap_id, max(at, self._gap_start))
         logger.info("channel %d: recording resumed at %s", self.channel_id, at.isoformat())
 
     # --- thumbnails --------------------------------------------------------------------------------
