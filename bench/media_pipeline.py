@@ -8,8 +8,9 @@ stage timed on its own with `time.process_time` (CPU time, not wall time: the ma
 - `parse_rtp` per packet;
 - `StreamStats.accept` per packet;
 - `RtpStreamPipeline.feed` per packet (parse → stats → reorder → PS demux; frames discarded);
-- `RtpReceiver.packet_received` per packet (the pipeline plus the receiver's per-packet bookkeeping), with
-  frames into an `Fmp4Fragmenter`: the whole receive path of one stream except the socket and the hub;
+- `RtpReceiver.packet_received` per packet on uvloop (the pipeline plus the receiver's per-packet bookkeeping),
+  frames discarded, then with frames into an `Fmp4Fragmenter`: the whole receive path of one stream except
+  the socket, uvloop's callback and the hub;
 - `Fmp4Fragmenter.push` per frame.
 
     .venv/bin/python bench/media_pipeline.py [--seconds 10] [--repeat 5]
@@ -18,7 +19,6 @@ stage timed on its own with `time.process_time` (CPU time, not wall time: the ma
 from __future__ import annotations
 
 import argparse
-import asyncio
 import pickle
 import sys
 import time
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.media_host import machine_lines  # noqa: E402
 from bench.media_sender import FPS, encode_clip  # noqa: E402
+from clearsight.cli import run_async  # noqa: E402
 from clearsight.media.es import EsFrame  # noqa: E402
 from clearsight.media.fmp4 import Fmp4Fragmenter  # noqa: E402
 from clearsight.media.rtp import parse_rtp  # noqa: E402
@@ -103,12 +104,13 @@ def main() -> None:
         for index, packet in enumerate(packets):
             pipe.feed(packet, index * 0.005)
 
-    def receive() -> None:
+    def receive(fragment: bool) -> Callable[[], None]:
         async def run() -> None:
             fragmenter = Fmp4Fragmenter()
 
             def on_frame(frame: EsFrame) -> None:
-                fragmenter.push(frame)
+                if fragment:
+                    fragmenter.push(frame)
 
             receiver = RtpReceiver(expected_ssrc=SSRC, on_frame=on_frame)
             receiver._bind_loop()  # what start() does, without a socket
@@ -118,7 +120,7 @@ def main() -> None:
             receiver.close()
             fragmenter.close()
 
-        asyncio.run(run())
+        return lambda: run_async(run())
 
     def fragment() -> None:
         fragmenter = Fmp4Fragmenter()
@@ -128,7 +130,8 @@ def main() -> None:
 
     rows = [("parse_rtp", parse, n, "packet"), ("StreamStats.accept", stats, n, "packet"),
             ("RtpStreamPipeline.feed (PS)", feed, n, "packet"), ("Fmp4Fragmenter.push", fragment, f, "frame"),
-            ("RtpReceiver.packet_received + Fmp4Fragmenter", receive, n, "packet")]
+            ("RtpReceiver.packet_received (frames discarded)", receive(False), n, "packet"),
+            ("RtpReceiver.packet_received + Fmp4Fragmenter", receive(True), n, "packet")]
     for name, run, count, unit in rows:
         seconds = best(args.repeat, run)
         print(f"{name:48s} {1e6 * seconds / count:7.2f} µs per {unit}")

@@ -125,6 +125,26 @@ async def test_ts_stream_over_udp_becomes_frames(ts_bytes: bytes) -> None:
         receiver.close()
 
 
+async def test_a_poll_timer_only_while_the_reorder_buffer_holds_packets() -> None:
+    receiver = RtpReceiver(expected_ssrc=SSRC, label="timer")
+    await receiver.start("127.0.0.1", 0)
+    try:
+        packets = _clip_packets(SSRC)
+        for packet in packets[:20]:
+            receiver.packet_received(packet)
+            assert receiver._poll_handle is None  # in order: nothing can ever be due
+        assert receiver.first_packet is not None and receiver.first_packet.done()
+        assert receiver.payload_detected is not None and receiver.payload_detected.result() is PayloadKind.MPEG_PS
+        receiver.packet_received(packets[21])  # 20 is missing: 21 waits for it, with a deadline
+        assert receiver._poll_handle is not None
+        await _until(lambda: receiver.pipeline.reorder.held == 0, 2)  # the timer gave up on 20
+        assert receiver.pipeline.reorder.counters.lost == 1
+        await asyncio.sleep(0)
+        assert receiver._poll_handle is None
+    finally:
+        receiver.close()
+
+
 # --- RtpStreamPipeline, the transport-independent core, without sockets ---------------------------
 
 

@@ -235,6 +235,7 @@ class RtpReceiver:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.first_packet: asyncio.Future[None] | None = None
         self.payload_detected: asyncio.Future[PayloadKind] | None = None
+        self._announcing = True  # first_packet or payload_detected may still need resolving
         self.host = ""
         self.port = 0
 
@@ -352,15 +353,26 @@ class RtpReceiver:
 
     # --- packets from either transport -----------------------------------------------------------
     def packet_received(self, data: bytes, source: object = None) -> None:
-        assert self._loop is not None
+        loop = self._loop
+        assert loop is not None
         pipeline = self.pipeline
-        pipeline.feed(data, self._loop.time(), source)
-        if pipeline.rtp_seen and self.first_packet is not None and not self.first_packet.done():
-            self.first_packet.set_result(None)
+        pipeline.feed(data, loop.time(), source)
+        if self._announcing:
+            self._announce()
+        # A timer only while the reorder buffer holds packets: an in-order stream never has a deadline.
+        if pipeline.reorder.held and self._poll_handle is None:
+            self._schedule_poll()
+
+    def _announce(self) -> None:
+        """Resolve `first_packet` and `payload_detected` when their time has come; stop looking once both are."""
+        pipeline = self.pipeline
+        first, detected = self.first_packet, self.payload_detected
+        if pipeline.rtp_seen and first is not None and not first.done():
+            first.set_result(None)
         kind = pipeline.payload_kind
-        if kind is not None and self.payload_detected is not None and not self.payload_detected.done():
-            self.payload_detected.set_result(kind)
-        self._schedule_poll()
+        if kind is not None and detected is not None and not detected.done():
+            detected.set_result(kind)
+        self._announcing = not (first is not None and first.done() and detected is not None and detected.done())
 
     def _schedule_poll(self) -> None:
         if self._poll_handle is not None or self._loop is None:
@@ -373,9 +385,8 @@ class RtpReceiver:
         self._poll_handle = None
         assert self._loop is not None
         self.pipeline.poll(self._loop.time())
-        kind = self.pipeline.payload_kind
-        if kind is not None and self.payload_detected is not None and not self.payload_detected.done():
-            self.payload_detected.set_result(kind)
+        if self._announcing:
+            self._announce()
         self._schedule_poll()
 
 
