@@ -2,8 +2,9 @@
 
 Parsing is on the media hot path (hundreds of streams at a few hundred packets a second each), so
 `parse_rtp` reads the fixed header with a single `struct.unpack_from` and hands out the payload as a
-`memoryview` over the caller's buffer instead of copying it. Anything malformed raises `RtpError`; no
-IndexError or struct.error escapes.
+`memoryview` over the caller's buffer instead of copying it. The common packet (no CSRC, extension or
+padding) takes a short path that fills the slots of a new `RtpPacket` directly, without the keyword call of
+its constructor. Anything malformed raises `RtpError`; no IndexError or struct.error escapes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ _SEQ_MASK = RTP_SEQ_MOD - 1
 _FIXED_HEADER = struct.Struct("!BBHII")
 _EXTENSION_HEADER = struct.Struct("!HH")
 _CSRC_LISTS = tuple(struct.Struct(f"!{count}I") for count in range(RTP_MAX_CSRC + 1))
+_PLAIN_FIRST_OCTET = RTP_VERSION << 6  # V=2 with no padding, no extension and no CSRC: the common packet
+_RTCP_FIRST, _RTCP_LAST = RTCP_PACKET_TYPES[0], RTCP_PACKET_TYPES[-1]
+_unpack_fixed_header = _FIXED_HEADER.unpack_from
+_new_packet = object.__new__
 
 Buffer = bytes | bytearray | memoryview
 
@@ -35,12 +40,13 @@ class RtpError(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class RtpPacket:
     """One RTP packet. `payload` and `extension_data` may be memoryviews over the received datagram.
 
     `padding_size` counts every padding octet including the final count octet (0 means no padding);
-    `extension_profile` is None when the packet has no header extension.
+    `extension_profile` is None when the packet has no header extension. Treat it as immutable: it is not
+    frozen only because a frozen dataclass costs a call per field to build, and one is built per packet.
     """
 
     payload_type: int
@@ -123,7 +129,20 @@ def parse_rtp(data: Buffer) -> RtpPacket:
     size = len(data)
     if size < RTP_HEADER_SIZE:
         raise RtpError(f"{size} bytes is shorter than the {RTP_HEADER_SIZE}-byte RTP header")
-    first, second, sequence, timestamp, ssrc = _FIXED_HEADER.unpack_from(data)
+    first, second, sequence, timestamp, ssrc = _unpack_fixed_header(data)
+    if first == _PLAIN_FIRST_OCTET and not _RTCP_FIRST <= second <= _RTCP_LAST:
+        packet: RtpPacket = _new_packet(RtpPacket)
+        packet.payload_type = second & 0x7F
+        packet.sequence = sequence
+        packet.timestamp = timestamp
+        packet.ssrc = ssrc
+        packet.payload = (data if isinstance(data, memoryview) else memoryview(data))[RTP_HEADER_SIZE:]
+        packet.marker = second > 0x7F
+        packet.csrcs = ()
+        packet.extension_profile = None
+        packet.extension_data = b""
+        packet.padding_size = 0
+        return packet
     if first >> 6 != RTP_VERSION:
         raise RtpError(f"RTP version {first >> 6}, expected {RTP_VERSION}")
     if second in RTCP_PACKET_TYPES:
