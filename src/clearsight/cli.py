@@ -82,6 +82,12 @@ def _cmd_verify_export(args: argparse.Namespace) -> int:
     return run_verify(args)
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from clearsight.audit.commands import run_audit
+
+    return run_audit(args, _load(args.config))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clearsight", description=__doc__)
     parser.add_argument("--version", action="version", version=f"clearsight {__version__}")
@@ -113,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "(one per line; 'help' lists them) and writes events as JSON lines.")
     add_sim_arguments(sim)
     sim.set_defaults(func=_cmd_sim)
+
+    from clearsight.audit.commands import add_audit_arguments
+
+    audit = sub.add_parser("audit", help="verify or export the audit log offline (the settings serve uses)")
+    add_audit_arguments(audit)
+    audit.set_defaults(func=_cmd_audit)
 
     from clearsight.export.verify_cli import DESCRIPTION, add_verify_arguments
 

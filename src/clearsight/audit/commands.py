@@ -6,6 +6,7 @@ Both only read. Exit codes of verify: 0 intact, 1 broken (the first broken entry
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -150,7 +151,8 @@ def _last_checkpoint(report: VerifyReport) -> str:
     checkpoint = report.last_checkpoint
     if checkpoint is None:
         return ""
-    return f"; last valid: {checkpoint.kind} at {checkpoint.seq} ({checkpoint.signed_at.isoformat()})"
+    signed_at = checkpoint.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"; last valid: {checkpoint.kind} at {checkpoint.seq} ({signed_at})"
 
 
 def _report_json(report: VerifyReport) -> dict[str, object]:
@@ -167,5 +169,44 @@ def _report_json(report: VerifyReport) -> dict[str, object]:
 
 def parse_time(text: str) -> datetime:
     """An ISO 8601 date or time for --since/--until; without an offset it is taken as UTC."""
-    value = datetime.fromisoformat(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `verify` and `export` subcommands of `clearsight audit`."""
+    commands = parser.add_subparsers(dest="audit_command", required=True)
+    config_help = "TOML settings file, as for serve (else CLEARSIGHT_CONFIG); CLEARSIGHT_* variables override it"
+    verify = commands.add_parser(
+        "verify", help="recompute the whole chain and check every checkpoint signature (exit 0 only when intact)",
+        description="Recompute every entry's hash and link and check every checkpoint's signature with the "
+        "platform key (<data_dir>/signing_key.pem), offline. Exit 0 when intact; 1 when broken, naming the first "
+        "broken entry and what is wrong (hash mismatch, prev_hash mismatch, missing sequence, reordered, "
+        "checkpoint signature invalid, entries missing after checkpoint, entries not written by the platform); "
+        "2 when the log cannot be read.")
+    verify.add_argument("--config", type=Path, help=config_help)
+    verify.add_argument("--require-signed", action="store_true",
+                        help="fail on entries no checkpoint signs yet (by default a warning: the running "
+                        "platform signs them within seconds)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    export = commands.add_parser("export", help="write audit entries as CSV or JSON",
+                                 description="Write the matching entries, oldest first, to standard output or "
+                                 "--output. Times are ISO 8601; without an offset they are UTC.")
+    export.add_argument("--config", type=Path, help=config_help)
+    export.add_argument("--format", choices=[f.value for f in ExportFormat], required=True)
+    export.add_argument("--since", type=parse_time, help="entries at or after this time")
+    export.add_argument("--until", type=parse_time, help="entries before this time")
+    export.add_argument("--actor", help="only this actor (user name)")
+    export.add_argument("--action", help="only this action, e.g. login.failure")
+    export.add_argument("--target", help="only this target, e.g. a channel's GB ID")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+
+
+def run_audit(args: argparse.Namespace, settings: Settings) -> int:
+    if args.audit_command == "verify":
+        return verify_command(settings, sys.stdout, require_signed=args.require_signed, as_json=args.json)
+    query = AuditQuery(actor=args.actor, action=args.action, target=args.target, since=args.since, until=args.until)
+    return export_command(settings, ExportRequest(ExportFormat(args.format), query, args.output), sys.stdout)

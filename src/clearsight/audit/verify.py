@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -175,9 +176,7 @@ class _ChainWalker:
         expected = self.last_seq + 1
         linked = True
         if entry.seq > expected:
-            one = entry.seq == expected + 1
-            missing = f"entry {expected} is" if one else f"entries {expected}..{entry.seq - 1} are"
-            report.add(expected, FindingKind.MISSING_SEQUENCE, f"{missing} missing (deleted)")
+            report.add(expected, FindingKind.MISSING_SEQUENCE, f"{_span(expected, entry.seq - 1)}: missing (deleted)")
             linked = False  # the gap is the finding; the link across it is necessarily broken
         if linked and entry.prev_hash != self.last_hash:
             elsewhere = await self._seq_of_hash(entry.prev_hash)
@@ -218,29 +217,35 @@ async def _check_checkpoints(connection: AsyncConnection, report: VerifyReport, 
                              public_key: bytes) -> Checkpoint | None:
     """Check every checkpoint as the walk reaches it; returns the last valid one."""
     previous: Checkpoint | None = None
+    matched_seq = 0  # the newest sequence number a valid checkpoint vouches for
     async for checkpoint in _checkpoints(connection):
         report.checkpoints += 1
-        name = f"the {checkpoint.kind} checkpoint of {checkpoint.signed_at.isoformat()} at sequence {checkpoint.seq}"
+        name = f"the {checkpoint.kind} checkpoint of {_time(checkpoint.signed_at)} at sequence {checkpoint.seq}"
         if not checkpoint.signature_valid(public_key):
             report.add(max(checkpoint.seq, 1), FindingKind.CHECKPOINT_SIGNATURE_INVALID,
                        f"{name} is not signed by the platform key (signed by key {checkpoint.key_fingerprint[:16]}…)")
             continue
         await walker.advance_to(checkpoint.seq)
         previous_seq = previous.seq if previous is not None else 0
+        repeated = previous is not None and (previous.seq, previous.hash) == (checkpoint.seq, checkpoint.hash)
         if checkpoint.seq < previous_seq:
             report.add(checkpoint.seq, FindingKind.CHECKPOINT_MISMATCH,
                        f"{name} goes back from sequence {previous_seq}: checkpoints were reordered")
+        elif repeated:
+            pass  # the same head signed again (a stop after a periodic one, a start after a stop): checked
         elif checkpoint.seq == 0:
             if checkpoint.hash != GENESIS_HASH:
                 report.add(1, FindingKind.CHECKPOINT_MISMATCH, f"{name} signs a non-empty chain at sequence 0")
         elif walker.last_seq == checkpoint.seq:
-            if walker.last_hash != checkpoint.hash:
-                report.add(previous_seq + 1, FindingKind.CHECKPOINT_MISMATCH,
-                           f"entry {checkpoint.seq}'s hash is not the one {name} signed: entries "
-                           f"{previous_seq + 1}..{checkpoint.seq} were rewritten and re-hashed")
+            if walker.last_hash == checkpoint.hash:
+                matched_seq = checkpoint.seq
+            else:
+                report.add(matched_seq + 1, FindingKind.CHECKPOINT_MISMATCH,
+                           f"entry {checkpoint.seq}'s hash is not the one {name} signed: "
+                           f"one or more of {_span(matched_seq + 1, checkpoint.seq)} rewritten and re-hashed")
         elif walker.exhausted:
             report.add(walker.last_seq + 1, FindingKind.MISSING_AFTER_CHECKPOINT,
-                       f"entries {walker.last_seq + 1}..{checkpoint.seq} are gone, but {name} signed them: "
+                       f"{_span(walker.last_seq + 1, checkpoint.seq)}: gone, but {name} had signed them: "
                        "the tail was truncated")
         # Otherwise the entry at checkpoint.seq is missing from the middle: the walk reports the gap.
         _check_succession(report, previous, checkpoint, name)
@@ -254,35 +259,43 @@ def _check_succession(report: VerifyReport, previous: Checkpoint | None, checkpo
     previous_seq = previous.seq if previous is not None else 0
     if checkpoint.seq <= previous_seq:
         return
-    span = f"entries {previous_seq + 1}..{checkpoint.seq}"
+    span = _span(previous_seq + 1, checkpoint.seq)
     if previous is None:
-        report.add(1, FindingKind.NOT_WRITTEN_BY_PLATFORM, f"{span} precede the first checkpoint ({name})")
+        report.add(1, FindingKind.NOT_WRITTEN_BY_PLATFORM, f"{span} before the first checkpoint ({name})")
     elif previous.kind == CheckpointKind.STOP:
         report.add(previous_seq + 1, FindingKind.NOT_WRITTEN_BY_PLATFORM,
-                   f"{span} were written after the platform stopped ({previous.signed_at.isoformat()}) and before "
-                   f"{name}")
+                   f"{span} between the platform's stop ({_time(previous.signed_at)}) and {name}: written while "
+                   "it was not running")
     elif checkpoint.kind == CheckpointKind.RESYNC:
         report.add(previous_seq + 1, FindingKind.NOT_WRITTEN_BY_PLATFORM,
-                   f"{span} include entries another writer inserted; the platform noticed them with {name}")
+                   f"{span} up to {name}: another writer inserted entries here, which the platform noticed")
     elif checkpoint.kind == CheckpointKind.START:
         report.add(previous_seq + 1, FindingKind.UNSIGNED,
-                   f"{span} were signed only when the platform started again ({name}): it had stopped without a "
-                   "stop checkpoint", Severity.WARNING)
+                   f"{span} signed only when the platform started again ({name}): it had stopped without a stop "
+                   "checkpoint", Severity.WARNING)
 
 
 def _check_tail(report: VerifyReport, signed: Checkpoint | None, require_signed: bool) -> None:
     signed_seq = signed.seq if signed is not None else 0
     if report.head_seq <= signed_seq:
         return
-    span = f"entries {signed_seq + 1}..{report.head_seq}"
+    span = _span(signed_seq + 1, report.head_seq)
     if signed is None:
-        report.add(1, FindingKind.NOT_WRITTEN_BY_PLATFORM, f"{span} are signed by no valid checkpoint")
+        report.add(1, FindingKind.NOT_WRITTEN_BY_PLATFORM, f"{span} signed by no valid checkpoint")
     elif signed.kind == CheckpointKind.STOP:
         report.add(signed_seq + 1, FindingKind.NOT_WRITTEN_BY_PLATFORM,
-                   f"{span} follow the stop checkpoint of {signed.signed_at.isoformat()}: they were written while "
-                   "the platform was not running (forged, or by something else)")
+                   f"{span} after the stop checkpoint of {_time(signed.signed_at)}: written while the platform was "
+                   "not running (forged, or by something else)")
     else:
         report.add(signed_seq + 1, FindingKind.UNSIGNED,
-                   f"{span} follow the last checkpoint ({signed.kind}, {signed.signed_at.isoformat()}): the running "
-                   "platform signs them within its checkpoint interval, or it stopped without signing them",
+                   f"{span} after the last checkpoint ({signed.kind}, {_time(signed.signed_at)}): not signed yet; "
+                   "the running platform signs within its checkpoint interval, or it stopped without signing",
                    Severity.ERROR if require_signed else Severity.WARNING)
+
+
+def _span(first: int, last: int) -> str:
+    return f"entry {first}" if first == last else f"entries {first}..{last}"
+
+
+def _time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
