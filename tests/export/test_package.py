@@ -177,3 +177,34 @@ def test_no_work_files_are_left_behind(tmp_path: Path, recording: list[RecordedS
                                       signing_key: SigningKey) -> None:
     built = build_package(job((plan(1, GB_ID, recording),), 0, 2), tmp_path, signing_key)
     assert sorted(p.name for p in tmp_path.iterdir()) == [built.path.name]
+
+
+def _luma(frame: av.VideoFrame, rows: range, columns: range) -> list[int]:
+    plane = frame.planes[0]
+    data = bytes(plane)
+    return [data[row * plane.line_size + column] for row in rows for column in columns]
+
+
+def _difference(a: list[int], b: list[int]) -> float:
+    return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def test_the_watermark_burns_in_who_and_when_and_still_decodes(tmp_path: Path, recording: list[RecordedSegment],
+                                                               signing_key: SigningKey) -> None:
+    channels = (plan(1, GB_ID, recording),)
+    plain = build_package(job(channels, 3.3, 5.0), tmp_path / "plain", signing_key)
+    marked = build_package(job(channels, 3.3, 5.0, watermark=True), tmp_path / "marked", signing_key)
+    assert verify_package(marked.path).intact
+    [plain_entry], [marked_entry] = _manifest(plain.path)["files"], _manifest(marked.path)["files"]
+    assert marked_entry["watermark"] is True and marked_entry["codec"] == "h264"
+    assert marked_entry["covered"] == plain_entry["covered"] and marked_entry["frames"] == plain_entry["frames"]
+    plain_frames, marked_frames = _decode(plain.path, plain_entry["name"]), _decode(marked.path, marked_entry["name"])
+    assert len(marked_frames) == len(plain_frames) == 20
+    assert [f.pts for f in marked_frames] == [f.pts for f in plain_frames]
+    top, bottom, middle = range(2, 10), range(172, 178), range(60, 120)
+    for before, after in ((plain_frames[0], marked_frames[0]), (plain_frames[-1], marked_frames[-1])):
+        assert _difference(_luma(before, top, range(2, 200)), _luma(after, top, range(2, 200))) > 20
+        assert _difference(_luma(before, bottom, range(2, 150)), _luma(after, bottom, range(2, 150))) > 20
+        assert _difference(_luma(before, middle, range(100, 300)), _luma(after, middle, range(100, 300))) < 4
+        ink = _luma(after, top, range(2, 200))
+        assert sum(v < 40 for v in ink) > len(ink) // 3 and sum(v > 200 for v in ink) > len(ink) // 10

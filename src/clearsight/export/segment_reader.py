@@ -109,16 +109,20 @@ class SplicedFile(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         wanted = min(len(view), max(0, self._size - self._position))
-        if wanted == 0:
-            return 0
-        if self._position < self._head:
-            wanted = min(wanted, self._head - self._position)
-            self._file.seek(self._position)
-        else:
-            self._file.seek(self._resume + self._position - self._head)
-        count = self._file.readinto(view[:wanted])
-        self._position += count
-        return count
+        done = 0
+        while done < wanted:
+            if self._position < self._head:
+                part = min(wanted - done, self._head - self._position)
+                self._file.seek(self._position)
+            else:
+                part = wanted - done
+                self._file.seek(self._resume + self._position - self._head)
+            count = self._file.readinto(view[done:done + part])
+            if not count:
+                break
+            done += count
+            self._position += count
+        return done
 
     def close(self) -> None:
         self._file.close()
