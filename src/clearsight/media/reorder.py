@@ -32,6 +32,8 @@ DEFAULT_CAPACITY = 512  # slots; a power of two so that slots stay consistent ac
 DEFAULT_MAX_WAIT = 0.1  # seconds a packet may wait for a missing predecessor
 DEFAULT_MAX_MISORDER = 100  # RFC 3550 A.1 MAX_MISORDER: further behind than this is a restart, not late
 
+_SEQ_MASK = RTP_SEQ_MOD - 1
+
 
 @dataclass(slots=True)
 class ReorderCounters:
@@ -95,6 +97,12 @@ class ReorderBuffer:
         """Add one packet that arrived at `now`; return the packets released, in sequence order."""
         seq = packet.sequence
         head = self._head
+        if seq == head and not self._count:
+            # In-order fast path: the packet due, nothing held, nothing to look up.
+            self._head = (seq + 1) & _SEQ_MASK
+            self._highest = seq
+            self.counters.released += 1
+            return [packet]
         if head is None:
             self._head = seq_add(seq, 1)
             self._highest = seq
@@ -118,7 +126,7 @@ class ReorderBuffer:
             out.append(packet)
             return out
         if seq == self._head and not self._count:
-            # In-order fast path: nothing held, nothing to look up.
+            # After a reset or a skip: nothing held.
             self._head = seq_add(seq, 1)
             self._highest = seq
             self.counters.released += 1

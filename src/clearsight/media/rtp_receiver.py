@@ -164,9 +164,11 @@ class RtpStreamPipeline:
             self.counters.wrong_ssrc += 1
             return
         self.last_rtp_at = now
-        late_before = self.reorder.counters.late
+        reorder_counters = self.reorder.counters
+        late_before = reorder_counters.late
         released = self.reorder.push(packet, now)
-        self.stats.record_late(self.reorder.counters.late - late_before)
+        if reorder_counters.late != late_before:
+            self.stats.record_late(reorder_counters.late - late_before)
         self._release(released)
 
     def poll(self, now: float) -> None:
@@ -178,6 +180,21 @@ class RtpStreamPipeline:
         return self.decoder.stats if self.decoder is not None else None
 
     def _release(self, packets: list[RtpPacket]) -> None:
+        decoder = self.decoder
+        if decoder is None:
+            self._release_undecided(packets)
+            return
+        counters, on_frame = self.counters, self.on_frame
+        for packet in packets:
+            decoder.push(packet)
+            frame = decoder.next_frame()
+            while frame is not None:
+                counters.frames += 1
+                on_frame(frame)
+                frame = decoder.next_frame()
+
+    def _release_undecided(self, packets: list[RtpPacket]) -> None:
+        """Packets released before the payload kind was known: detection, then the decoder once it is."""
         for packet in packets:
             if self.decoder is not None:
                 self._decode(self.decoder, packet)

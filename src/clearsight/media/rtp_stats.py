@@ -193,8 +193,9 @@ class StreamStats:
             return True
         else:
             ext = max_ext - (RTP_SEQ_MOD - udelta)
+        seen = self._seen
         slot = ext % DUPLICATE_WINDOW
-        if self._seen[slot] == ext:
+        if seen[slot] == ext:
             self.duplicates += 1
             return True
         if ext > max_ext:
@@ -204,7 +205,16 @@ class StreamStats:
             if ext < base_ext:
                 self._base_ext = ext
         self._bad_seq = None
-        self._count(ext, packet.timestamp, arrival_time)
+        # _count(), inline: this is the path of nearly every packet.
+        seen[slot] = ext
+        self._unique += 1
+        timestamp = packet.timestamp
+        prev_arrival = self._prev_arrival
+        if prev_arrival is not None:
+            sent = ((timestamp - self._prev_timestamp + _TS_HALF) % _TS_MOD) - _TS_HALF
+            self.jitter += (abs((arrival_time - prev_arrival) * self._clock_rate - sent) - self.jitter) * JITTER_GAIN
+        self._prev_arrival = arrival_time
+        self._prev_timestamp = timestamp
         return True
 
     def snapshot(self) -> StreamStatsSnapshot:
