@@ -160,17 +160,24 @@ def test_open_segments_are_exported_unchecked(tmp_path: Path, signing_key: Signi
     assert _manifest(built.path)["files"][0]["sources"][0]["integrity"] == "unchecked"
 
 
-def test_a_truncated_segment_gives_what_it_holds(tmp_path: Path, signing_key: SigningKey) -> None:
+@pytest.mark.parametrize(("state", "problem"), [(SegmentState.OPEN, None), (SegmentState.REPAIRED, "damaged frame")])
+def test_a_truncated_segment_gives_what_it_holds(tmp_path: Path, signing_key: SigningKey, state: SegmentState,
+                                                 problem: str | None) -> None:
     [segment] = record(tmp_path / "rec", GB_ID, T0, 2)
     data = segment.file.read_bytes()
-    segment.file.write_bytes(data[: len(data) * 2 // 3])  # a segment still being written, or a crash
+    segment.file.write_bytes(data[: len(data) * 2 // 3])  # still being written, or cut short by a crash
     channel = plan(1, GB_ID, [segment])
-    channel = replace(channel, segments=(replace(channel.segments[0], state=SegmentState.OPEN, sha256=None),))
+    channel = replace(channel, segments=(replace(channel.segments[0], state=state, sha256=None),))
     built = build_package(job((channel,), 0, 2), tmp_path / "out", signing_key)
     [entry] = _manifest(built.path)["files"]
     assert 5 < entry["frames"] < 20
-    assert "damaged frame" in _manifest(built.path)["channels"][0]["problems"][0]
     assert len(_decode(built.path, entry["name"])) == entry["frames"]
+    problems = _manifest(built.path)["channels"][0]["problems"]
+    assert (problems == []) if problem is None else (problem in problems[0])
+
+
+def test_the_package_is_private_to_the_platform(package: Any) -> None:
+    assert package.path.stat().st_mode & 0o777 == 0o640
 
 
 def test_no_work_files_are_left_behind(tmp_path: Path, recording: list[RecordedSegment],

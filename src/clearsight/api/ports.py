@@ -22,6 +22,11 @@ from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceR
 from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.manscdp import DeviceStatus
 from clearsight.media.hub import MediaSource
+from clearsight.recording.policy import RecordingMode, RecordingPolicy
+from clearsight.recording.recorder import RecorderStatus
+from clearsight.recording.records import LegalHoldRecord, Timeline
+from clearsight.recording.service import RecordingStatus
+from clearsight.recording.store import HoldAlreadyReleased
 from clearsight.registry.records import GroupKind, GroupRecord
 
 __all__ = [
@@ -36,12 +41,14 @@ __all__ = [
     "DeviceTimeout",
     "ExportRecord",
     "ExportsPort",
+    "HoldAlreadyReleased",
     "LiveStep",
     "LiveViewError",
     "LoginGuard",
     "LoginThrottled",
     "MediaSource",
     "Page",
+    "RecordingPort",
     "RegionNode",
     "RegistryPort",
     "UserRecord",
@@ -276,6 +283,49 @@ class ExportsPort(Protocol):
 
     @property
     def signing_public_key_pem(self) -> str: ...
+
+
+class RecordingPort(Protocol):
+    """Implemented by `clearsight.recording.service.RecordingService`; `release_hold` raises `HoldAlreadyReleased`."""
+
+    @property
+    def storage_names(self) -> list[str]: ...
+
+    @property
+    def default_mode(self) -> RecordingMode: ...
+
+    @property
+    def default_retention_days(self) -> int: ...
+
+    async def get_policy(self, channel_id: int) -> RecordingPolicy | None: ...
+
+    async def set_policy(self, policy: RecordingPolicy) -> RecordingPolicy: ...
+
+    async def delete_policy(self, channel_id: int) -> bool: ...
+
+    def recorder_status(self, channel_id: int) -> RecorderStatus | None:
+        """The channel's recorder now, None when none runs."""
+        ...
+
+    async def timeline(self, channel_id: int, start: datetime, end: datetime) -> Timeline: ...
+
+    async def has_recordings(self, channel_id: int) -> bool: ...
+
+    async def create_hold(self, channel_id: int, start: datetime, end: datetime, reason: str,
+                          created_by: str) -> LegalHoldRecord: ...
+
+    async def list_holds(self, *, channel_id: int | None = None,
+                         active: bool | None = None) -> Sequence[LegalHoldRecord]: ...
+
+    async def get_hold(self, hold_id: int) -> LegalHoldRecord | None: ...
+
+    async def release_hold(self, hold_id: int, released_by: str) -> LegalHoldRecord | None: ...
+
+    async def thumbnail(self, channel_id: int, at: datetime) -> tuple[datetime, bytes] | None:
+        """The channel's thumbnail nearest to `at` (its moment and JPEG), None when none is near."""
+        ...
+
+    def status(self) -> RecordingStatus: ...
 
 
 class LoginGuard(Protocol):

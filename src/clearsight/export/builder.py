@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 PACKAGE_PREFIX = "clearsight-export-"
 WORKDIR_PREFIX = ".work-"
+PACKAGE_MODE = 0o640  # evidence: readable by the platform's user and group only
+WORKDIR_MODE = 0o700
 
 
 def package_name(export_id: str) -> str:
@@ -52,7 +54,7 @@ def build_package(job: ExportJob, exports_dir: Path, key: SigningKey,
     exports_dir.mkdir(parents=True, exist_ok=True)
     workdir = exports_dir / f"{WORKDIR_PREFIX}{job.export_id}"
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir()
+    workdir.mkdir(mode=WORKDIR_MODE)
     try:
         taken: set[str] = set()
         cuts: list[ChannelCut] = []
@@ -85,6 +87,7 @@ def _write_zip(target: Path, manifest: bytes, key: SigningKey, clips: list[tuple
             archive.writestr(PUBLIC_KEY_NAME, public_key_pem(key.public_bytes))
             for name, path in clips:
                 archive.write(path, name)
+        os.chmod(partial, PACKAGE_MODE)
         with partial.open("rb+") as stream:
             os.fsync(stream.fileno())
         os.replace(partial, target)

@@ -24,7 +24,7 @@ import av
 import av.error
 
 from clearsight.export.errors import SegmentUnreadable
-from clearsight.export.records import TICKS_PER_SECOND, Keyframe, SegmentSource, Tick, ticks_between
+from clearsight.export.records import TICKS_PER_SECOND, Keyframe, SegmentSource, SegmentState, Tick, ticks_between
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +144,9 @@ class SegmentReader:
 
     `from_tick` (ticks from the export's start) asks to skip to the last indexed keyframe at or before it;
     reading still begins at a keyframe the caller must look for, since an index may be imprecise. A file
-    cut short (a segment still being written, a crash) ends the packets early; a damaged frame is left out
-    with the frames depending on it, up to the next keyframe; either sets `problem`.
+    cut short (a crash) ends the packets early; a damaged frame is left out with the frames depending on it,
+    up to the next keyframe; either sets `problem`. The unfinished tail of a segment still being written is
+    left out quietly: it is not damage.
     """
 
     def __init__(self, segment: SegmentSource, export_start: datetime, *, from_tick: Tick | None = None) -> None:
@@ -198,8 +199,9 @@ class SegmentReader:
             except StopIteration:
                 break
             except (av.error.FFmpegError, OSError) as exc:
-                self.problem = f"segment {self.segment.id}: unreadable after {count} frames ({exc})"
-                logger.warning("channel %s: %s", self.segment.channel_gb_id, self.problem)
+                if self.segment.state is not SegmentState.OPEN:
+                    self.problem = f"segment {self.segment.id}: unreadable after {count} frames ({exc})"
+                    logger.warning("channel %s: %s", self.segment.channel_gb_id, self.problem)
                 return
             if packet.dts is None or packet.size == 0:
                 continue
@@ -217,7 +219,7 @@ class SegmentReader:
             count += 1
             yield TimedPacket(packet, self._origin + round((packet.dts - first_dts) * scale),
                               round((pts - packet.dts) * scale), duration, bool(packet.is_keyframe))
-        if damaged:
+        if damaged and self.segment.state is not SegmentState.OPEN:
             self._note_damage(damaged)
 
     def _note_damage(self, frames: int) -> None:
