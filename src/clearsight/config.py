@@ -25,6 +25,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from clearsight.recording.storage import StoragePath, StorageSpecError, parse_storage_paths
+
 logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "CLEARSIGHT_"
@@ -200,6 +202,14 @@ class Settings(BaseSettings):
         title="Recording segment length (s)",
         description="A segment file is closed at the first keyframe after this many seconds.",
     )
+    recording_thumbnail_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        title="Thumbnail interval (s)",
+        description="While a channel is recorded, its latest keyframe becomes a small JPEG this often (for the "
+        "timeline's hover); 0 turns thumbnails off.",
+    )
     exports_dir: Path | None = Field(
         default=None,
         title="Exports directory",
@@ -277,6 +287,20 @@ class Settings(BaseSettings):
             return f"sqlite+aiosqlite:///{self.data_dir.resolve() / DATABASE_FILE}"
         url = make_url(self.database_url)
         return url.set(drivername=_ASYNC_DRIVERS[url.drivername]).render_as_string(hide_password=False)
+
+    @field_validator("recording_paths")
+    @classmethod
+    def _check_recording_paths(cls, value: str) -> str:
+        try:
+            parse_storage_paths(value, Path("."))
+        except StorageSpecError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def recording_storage(self) -> list[StoragePath]:
+        """The storage paths `recording_paths` names (relative ones under the data directory)."""
+        return parse_storage_paths(self.recording_paths, self.data_dir)
 
     @property
     def effective_exports_dir(self) -> Path:

@@ -27,6 +27,11 @@ from clearsight.log_redaction import install_url_token_filter
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
 from clearsight.metrics import PlatformMetrics
+from clearsight.recording.policy import RecordingMode
+from clearsight.recording.recorder import RecorderSettings
+from clearsight.recording.service import RecordingService, RecordingServiceSettings
+from clearsight.recording.storage import StoragePool
+from clearsight.recording.store import RecordingStore
 from clearsight.registry.store import RegistryStore
 from clearsight.runtime import freeze_long_lived
 from clearsight.signing import load_or_create_signing_key
@@ -49,6 +54,7 @@ class Platform:
     hls: HlsWindows
     admin_password: str | None
     exports: ExportRunner
+    recordings: RecordingService
 
 
 async def _db_ping(engine: AsyncEngine) -> bool:
@@ -70,6 +76,16 @@ def _generated_admin_password(data_dir: Path) -> str:
     path.touch(mode=0o600)
     path.write_text(password + "\n", encoding="utf-8")
     return password
+
+
+def _recording_service(settings: Settings, store: RecordingStore, streams: ChannelStreams,
+                       registry: RegistryStore) -> RecordingService:
+    recorder = RecorderSettings(segment_seconds=settings.recording_segment_seconds,
+                                thumbnail_interval=settings.recording_thumbnail_seconds)
+    return RecordingService(store, streams, registry, StoragePool(settings.recording_storage),
+                            RecordingServiceSettings(default_mode=RecordingMode(settings.recording_default),
+                                                     retention_days=settings.recording_retention_days,
+                                                     recorder=recorder))
 
 
 @asynccontextmanager
@@ -112,11 +128,17 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
                            signing_key=signing_key, platform_id=settings.platform_id)
     await service.start()
     freeze_long_lived()
+    recordings: RecordingService | None = None
     try:
         await exports.start()
         streams = ChannelStreams(hub, registry, service)
-        yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports)
+        recordings = _recording_service(settings, RecordingStore(sessions), streams, registry)
+        await recordings.start()
+        yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports,
+                       recordings)
     finally:
+        if recordings is not None:
+            await recordings.stop()  # before the hub: the recorders close their files while the streams run
         await exports.close()
         await hls.close()
         await hub.close()
@@ -131,7 +153,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
                          db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
-                         exports=platform.exports)
+                         exports=platform.exports, recordings=platform.recordings)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)

@@ -15,8 +15,8 @@ import pytest
 from clearsight.gb28181.errors import DeviceOffline
 from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.media.hub import StreamHub
-from clearsight.recording.records import SegmentState
 from clearsight.recording.recorder import ChannelRecorder, RecorderSettings
+from clearsight.recording.records import SegmentState
 from clearsight.recording.segment_writer import SegmentWriter
 from clearsight.recording.storage import StoragePath, StoragePool
 from clearsight.recording.store import RecordingStore
@@ -86,7 +86,7 @@ async def test_continuous_recording_writes_indexed_segments(hub: StreamHub, reco
     timeline = await recording_store.timeline(1, start, end)
     assert len(timeline.ranges) == 1 and timeline.gaps == ()
     assert recorder.thumbnails_taken >= 1
-    assert list(storage_root.glob("1/*/thumbs/*.jpg"))
+    assert await asyncio.to_thread(lambda: list(storage_root.glob("1/*/thumbs/*.jpg")))
     await until(lambda: not hub.streams, within=3)  # the recorder left; the source closes after the grace period
 
 

@@ -28,6 +28,7 @@ from clearsight.api.ports import (
     ExportsPort,
     LoginGuard,
     LoginThrottled,
+    RecordingPort,
     RegistryPort,
     UsersPort,
 )
@@ -43,6 +44,7 @@ from clearsight.api.problems import (
 )
 from clearsight.api.routers import auth, channels, devices, groups, health, live, metrics, regions
 from clearsight.api.routers import exports as export_routes
+from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
@@ -84,13 +86,15 @@ def create_app(
     streams: ChannelStreams | None = None,
     hls: HlsWindows | None = None,
     exports: ExportsPort | None = None,
+    recordings: RecordingPort | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
 
     `login_guard` throttles logins (default: none). `streams` (or a bare `hub`) holds the live streams, whose
     sources `control` opens; default: a new hub. `exports` builds evidence exports (without it their
-    endpoints answer 503). The web UI in `static_dir` is served at `/` when that directory exists.
+    endpoints answer 503); `recordings` likewise serves recording policies, timelines and
+    legal holds. The web UI in `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -114,10 +118,11 @@ def create_app(
         hls=hls or HlsWindows(),
         stream_tokens=StreamTokenService(settings.effective_secret_key(), settings.stream_token_ttl),
         exports=exports,
+        recordings=recordings,
     )
 
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions, groups, export_routes):
+    for module in (devices, channels, regions, groups, export_routes, recording_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
-from clearsight.api.ports import DeviceControlPort, ExportsPort, LoginGuard, RegistryPort, UsersPort
+from clearsight.api.ports import DeviceControlPort, ExportsPort, LoginGuard, RecordingPort, RegistryPort, UsersPort
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
 from clearsight.channel_streams import ChannelStreams
@@ -31,6 +31,7 @@ class ApiServices:
     hls: HlsWindows
     stream_tokens: StreamTokenService
     exports: ExportsPort | None = None  # None: the export endpoints answer 503
+    recordings: RecordingPort | None = None  # None: the recording endpoints answer 503
 
 
 async def get_services(request: Request) -> ApiServices:

@@ -217,6 +217,18 @@ class RecordingService:
     def storage_names(self) -> list[str]:
         return self.pool.names
 
+    @property
+    def default_mode(self) -> RecordingMode:
+        return self.settings.default_mode
+
+    @property
+    def default_retention_days(self) -> int:
+        return self.settings.retention_days
+
+    def recorder_status(self, channel_id: int) -> RecorderStatus | None:
+        recorder = self.recorders.get(channel_id)
+        return recorder.status() if recorder is not None else None
+
     async def get_policy(self, channel_id: int) -> RecordingPolicy | None:
         return await self.store.get_policy(channel_id)
 
