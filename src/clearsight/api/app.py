@@ -43,6 +43,7 @@ from clearsight.api.problems import (
     problem_response,
 )
 from clearsight.api.routers import auth, channels, devices, groups, health, live, metrics, regions
+from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.security import UnthrottledLogins, current_user
@@ -121,12 +122,14 @@ def create_app(
         recordings=recordings,
     )
 
+    device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
     for module in (devices, channels, regions, groups, export_routes, recording_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(live.router)  # its stream endpoints take a stream token; the others a bearer token
+    api.include_router(device_playback_routes.router)  # likewise
     api.include_router(protected)
     app.include_router(api)
     app.include_router(health.router)

@@ -14,13 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
 
 # The platform service raises these; re-exported so routers and tests need only this module.
 from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.manscdp import DeviceStatus
+from clearsight.gb28181.playback import PlaybackAction, PlaybackControlError, PlaybackSession, PlaybackSource
+from clearsight.gb28181.record_info import RecordInfoResult
 from clearsight.media.hub import MediaSource
 from clearsight.recording.policy import RecordingMode, RecordingPolicy
 from clearsight.recording.recorder import RecorderStatus
@@ -36,6 +38,7 @@ __all__ = [
     "DeviceCommandError",
     "DeviceControlPort",
     "DeviceOffline",
+    "DevicePlaybackPort",
     "DeviceRecord",
     "DeviceRejected",
     "DeviceTimeout",
@@ -48,6 +51,9 @@ __all__ = [
     "LoginThrottled",
     "MediaSource",
     "Page",
+    "PlaybackAction",
+    "PlaybackControlError",
+    "PlaybackSession",
     "RecordingPort",
     "RegionNode",
     "RegistryPort",
@@ -326,6 +332,28 @@ class RecordingPort(Protocol):
         ...
 
     def status(self) -> RecordingStatus: ...
+
+
+@runtime_checkable
+class DevicePlaybackPort(Protocol):
+    """Recordings on a channel's device and their playback; implemented by the GB28181 platform service.
+
+    Raises `DeviceOffline` / `DeviceTimeout`, `LiveViewError` (with the step) when a playback cannot start and
+    `PlaybackControlError` when the device refuses or ignores a control request.
+    """
+
+    async def query_recordings(self, device_id: str, channel_gb_id: str, start: datetime, end: datetime
+                               ) -> RecordInfoResult: ...
+
+    async def open_playback_source(self, device_id: str, channel_gb_id: str, start: datetime, end: datetime,
+                                   speed: float = 1.0) -> PlaybackSource: ...
+
+    def playback_session(self, session_id: str) -> PlaybackSession | None: ...
+
+    async def control_playback(self, session_id: str, action: PlaybackAction, *, position: float | None = None,
+                               speed: float | None = None) -> PlaybackSession | None:
+        """None when there is no such session (any more)."""
+        ...
 
 
 class LoginGuard(Protocol):

@@ -1,0 +1,336 @@
+"""Playback of recordings kept on the device (GB/T 28181 RecordInfo and Playback), not the platform's own.
+
+`GET /channels/{id}/device-recordings` lists what the device has recorded; `POST /channels/{id}/device-playback`
+opens a playback for one viewer (its own hub stream: sessions are never shared, each may pause and seek) and
+answers once video flows, with signed stream URLs like live view; `POST /device-playback/{session}/control`
+pauses, resumes, seeks or changes speed (MANSRTSP over INFO). Only the user who opened a playback (or an
+administrator) sees and controls it. The streams (`/device-playback/{session}/ws`, HLS) take the stream token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
+from fastapi import Path as FastApiPath
+from starlette.websockets import WebSocketDisconnect
+
+from clearsight.access.users import Role
+from clearsight.api import device_playbacks
+from clearsight.api.deps import ApiServices, Services
+from clearsight.api.device_playback_schemas import (
+    MAX_RECORDINGS_SPAN_DAYS,
+    DeviceRecordingOut,
+    DeviceRecordingsOut,
+    PlaybackControlIn,
+    PlaybackIn,
+    PlaybackOut,
+    PlaybackStateOut,
+)
+from clearsight.api.device_playbacks import DevicePlaybacks, PlaybackView, device_playbacks_of
+from clearsight.api.live_streams import stream_stats
+from clearsight.api.params import ChannelPk
+from clearsight.api.ports import (
+    ApiSettings,
+    ChannelRecord,
+    DeviceOffline,
+    DevicePlaybackPort,
+    LiveViewError,
+    MediaSource,
+    PlaybackAction,
+    PlaybackControlError,
+)
+from clearsight.api.problems import DEVICE_OFFLINE, PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
+from clearsight.api.schemas import UtcDatetime
+from clearsight.api.security import CurrentUser
+from clearsight.api.tokens import InvalidToken, Principal
+from clearsight.media.consumer import Consumer, StreamEnd
+from clearsight.media.fmp4 import InitSegment
+from clearsight.media.hls import HlsWindow
+from clearsight.media.hub import HubStream, StreamNotReady
+
+logger = logging.getLogger(__name__)
+
+DEVICE_PLAYBACK_FAILED = "/problems/device-playback-failed"  # extensions: step
+PLAYBACK_CONTROL_FAILED = "/problems/device-playback-control-failed"  # extensions: action
+TIMEOUT_STEPS = frozenset({"no-rtp", "keyframe"})  # "the device sent nothing in time": 504, not 502
+STATS_INTERVAL = 1.0  # seconds between stats messages on a WebSocket
+FIRST_SEGMENT_TIMEOUT = 5.0  # seconds a new HLS playlist waits for its first segment
+CLIENT_LEFT = "viewer left"
+WS_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
+
+router = APIRouter(tags=["device playback"], responses=PROBLEM_RESPONSES)
+SessionId = Annotated[str, FastApiPath(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="The playback session.")]
+StreamToken = Annotated[str, Query(min_length=1, max_length=2048, description="The stream token of the URL.")]
+SegmentNumber = Annotated[int, FastApiPath(ge=0, le=2**31)]
+
+
+def install(app: FastAPI, settings: ApiSettings) -> None:
+    """Give `app` its device playback sessions and their stream tokens (`create_app` calls this)."""
+    device_playbacks.install(app, secret_key=settings.effective_secret_key(), token_ttl=settings.stream_token_ttl)
+
+
+def _port(services: ApiServices) -> DevicePlaybackPort:
+    control = services.control
+    if not isinstance(control, DevicePlaybackPort):
+        raise Problem(503, "device playback is not available on this platform")
+    return control
+
+
+async def _channel(services: ApiServices, channel_id: int) -> ChannelRecord:
+    channel = await services.registry.get_channel(channel_id)
+    if channel is None:
+        raise Problem(404, f"no channel {channel_id}")
+    return channel
+
+
+def _invalid(detail: str) -> Problem:
+    return Problem(422, detail, type_=VALIDATION_FAILED, title="Request validation failed")
+
+
+@router.get("/channels/{channel_id}/device-recordings")
+async def device_recordings(services: Services, _user: CurrentUser, channel_id: ChannelPk,
+                            start: Annotated[UtcDatetime, Query(description="From (a time without zone is UTC).")],
+                            end: Annotated[UtcDatetime, Query(description="Until.")]) -> DeviceRecordingsOut:
+    """What the channel's device has recorded between `start` and `end` (a RecordInfo query, chunks assembled)."""
+    if end <= start:
+        raise _invalid("end must be after start")
+    if (end - start).days >= MAX_RECORDINGS_SPAN_DAYS:
+        raise _invalid(f"ask for at most {MAX_RECORDINGS_SPAN_DAYS} days at a time")
+    port = _port(services)
+    channel = await _channel(services, channel_id)
+    result = await port.query_recordings(channel.device_id, channel.gb_id, start, end)
+    items = [DeviceRecordingOut(start=r.start, end=r.end, name=r.name, file_path=r.file_path, address=r.address,
+                                secrecy=r.secrecy, type=r.type, recorder_id=r.recorder_id, file_size=r.file_size)
+             for r in result.recordings]
+    return DeviceRecordingsOut(channel_id=channel_id, start=start, end=end, complete=result.complete,
+                               sum_num=result.sum_num, requeries=result.requeries, rejected=result.rejected,
+                               items=items)
+
+
+def _failure(channel_id: int, step: str, detail: str) -> Problem:
+    status = 504 if step in TIMEOUT_STEPS else 502
+    return Problem(status, detail, type_=DEVICE_PLAYBACK_FAILED, title=f"Device playback failed at {step}",
+                   extensions={"channel_id": channel_id, "step": step})
+
+
+@router.post("/channels/{channel_id}/device-playback")
+async def start_playback(request: Request, services: Services, user: CurrentUser, channel_id: ChannelPk,
+                         body: PlaybackIn) -> PlaybackOut:
+    """Play back `start`..`end` from the device for this viewer; answers once video flows, with stream URLs."""
+    port = _port(services)
+    channel = await _channel(services, channel_id)
+    playbacks = device_playbacks_of(request.app)
+    view = playbacks.new(channel_id, user.username, body.start, body.end,
+                         lambda v: services.hub.get(v.stream_key) is not None)
+
+    async def opener() -> MediaSource:
+        source = await port.open_playback_source(channel.device_id, channel.gb_id, body.start, body.end, body.speed)
+        view.playback = source.playback
+        return source
+
+    try:
+        stream = await services.hub.open(view.stream_key, opener)
+    except DeviceOffline as exc:
+        playbacks.forget(view.session_id)
+        raise Problem(409, str(exc), type_=DEVICE_OFFLINE, title="Device offline",
+                      extensions={"device_id": exc.device_id, "channel_id": channel_id, "step": "invite"}) from exc
+    except LiveViewError as exc:
+        playbacks.forget(view.session_id)
+        raise _failure(channel_id, str(exc.step), exc.detail) from exc
+    except StreamNotReady as exc:
+        playbacks.forget(view.session_id)
+        raise _failure(channel_id, exc.step, exc.detail) from exc
+    parameters = stream.parameters
+    assert parameters is not None  # a stream is ready only once it has an init segment
+    token, expires_at = playbacks.tokens.issue(user.username, view.session_id, channel_id)
+    base = str(request.base_url).rstrip("/")
+    ws_base = "ws" + base[4:] if base.startswith("http") else base
+    path = f"{request.scope.get('root_path', '')}/api/v1/device-playback/{view.session_id}"
+    logger.info("channel %d: device playback %s (%s) of %s..%s for %s", channel_id, view.session_id,
+                view.playback.id if view.playback else "?", body.start.isoformat(), body.end.isoformat(),
+                user.username)
+    return PlaybackOut(session_id=view.session_id, channel_id=channel_id, ws_url=f"{ws_base}{path}/ws?token={token}",
+                       hls_url=f"{base}{path}/index.m3u8?token={token}", control_url=f"{path}/control",
+                       expires_at=expires_at, codec="h265" if parameters.codec.value == "h265" else "h264",
+                       mime=parameters.mime, width=parameters.width, height=parameters.height, start=body.start,
+                       end=body.end, speed=body.speed)
+
+
+def _own_view(request: Request, user: Principal, session_id: str) -> PlaybackView:
+    view = device_playbacks_of(request.app).get(session_id)
+    if view is None or not (view.username == user.username or user.role == Role.ADMINISTRATOR):
+        raise Problem(404, f"no device playback {session_id}")
+    return view
+
+
+def _state(view: PlaybackView) -> PlaybackStateOut:
+    session = view.playback
+    if session is None:  # the hub is still opening it
+        return PlaybackStateOut(session_id=view.session_id, channel_id=view.channel_id, state="paused", speed=1.0,
+                                position=0.0, start=view.start, end=view.end)
+    ended = session.closed.is_set()
+    state = "ended" if ended else "paused" if session.paused else "playing"
+    return PlaybackStateOut(session_id=view.session_id, channel_id=view.channel_id, state=state, speed=session.speed,
+                            position=round(session.position(), 3), start=view.start, end=view.end,
+                            end_reason=session.close_reason if ended else None)
+
+
+@router.get("/device-playback/{session_id}")
+async def playback_state(request: Request, services: Services, user: CurrentUser,
+                         session_id: SessionId) -> PlaybackStateOut:
+    """Playing, paused or ended; speed and (estimated) position in seconds after the start."""
+    return _state(_own_view(request, user, session_id))
+
+
+@router.post("/device-playback/{session_id}/control")
+async def control_playback(request: Request, services: Services, user: CurrentUser, session_id: SessionId,
+                           body: PlaybackControlIn) -> PlaybackStateOut:
+    """Pause, play (resume), seek to `position` seconds into the range, or change `speed`."""
+    view = _own_view(request, user, session_id)
+    port = _port(services)
+    action = PlaybackAction(body.action)
+    try:
+        session = None if view.playback is None else await port.control_playback(
+            view.playback.id, action, position=body.position, speed=body.speed)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from exc
+    except PlaybackControlError as exc:
+        raise Problem(502, exc.detail, type_=PLAYBACK_CONTROL_FAILED, title=f"Device playback {action} failed",
+                      extensions={"session_id": session_id, "action": str(action)}) from exc
+    if session is None:
+        raise Problem(409, f"device playback {session_id} has ended")
+    logger.info("device playback %s: %s by %s", session_id, action, user.username)
+    return _state(view)
+
+
+@router.delete("/device-playback/{session_id}", status_code=204)
+async def stop_playback(request: Request, services: Services, user: CurrentUser, session_id: SessionId) -> Response:
+    """End the playback now (BYE to the device); its viewers get an end message."""
+    view = _own_view(request, user, session_id)
+    stream = services.hub.get(view.stream_key)
+    if stream is not None:
+        await stream.stop("closed by the viewer")
+    device_playbacks_of(request.app).forget(session_id)
+    return Response(status_code=204)
+
+
+# --- the streams (stream token, no bearer token) --------------------------------------------------
+def _verified(playbacks: DevicePlaybacks, token: str, session_id: str) -> PlaybackView:
+    try:
+        playbacks.tokens.verify(token, session_id)
+    except InvalidToken as exc:
+        logger.info("device playback %s: stream token refused: %s", session_id, exc.reason)
+        raise Problem(403, "the stream token is invalid or expired") from exc
+    view = playbacks.get(session_id)
+    if view is None:
+        raise Problem(404, f"no device playback {session_id}")
+    return view
+
+
+def _running(services: ApiServices, view: PlaybackView) -> HubStream:
+    stream = services.hub.get(view.stream_key)
+    if stream is None:
+        raise Problem(410, f"device playback {view.session_id} has ended")
+    return stream
+
+
+@router.websocket("/device-playback/{session_id}/ws")
+async def playback_websocket(websocket: WebSocket, session_id: SessionId, token: StreamToken) -> None:
+    """fMP4 for MSE, as live view sends it: JSON `init`, the init segment, fragments, `stats`, and `end`."""
+    services: ApiServices = websocket.app.state.services
+    try:
+        view = _verified(device_playbacks_of(websocket.app), token, session_id)
+        stream = _running(services, view)
+    except Problem as exc:
+        await websocket.close(code=WS_POLICY_VIOLATION if exc.status in (403, 404) else 1011,
+                              reason=(exc.detail or "")[:120])
+        return
+    await websocket.accept()
+    client = websocket.client.host if websocket.client else "?"
+    consumer = stream.subscribe(f"ws:{view.username}@{client}")
+    watcher = asyncio.create_task(_watch_client(websocket, consumer))
+    try:
+        await _send_stream(websocket, view.channel_id, stream, consumer)
+    except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+        logger.debug("device playback %s: WebSocket closed: %s", session_id, exc)
+    finally:
+        watcher.cancel()
+        stream.unsubscribe(consumer)
+
+
+async def _watch_client(websocket: WebSocket, consumer: Consumer) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    consumer.offer(StreamEnd(CLIENT_LEFT))
+
+
+async def _send_stream(websocket: WebSocket, channel_id: int, stream: HubStream, consumer: Consumer) -> None:
+    last_stats = 0.0
+    async for item in consumer:
+        if isinstance(item, InitSegment):
+            parameters = item.parameters
+            await websocket.send_json({"type": "init", "mime": parameters.mime, "codec": parameters.codec.value,
+                                       "width": parameters.width, "height": parameters.height})
+            await websocket.send_bytes(item.data)
+        elif isinstance(item, StreamEnd):
+            if item.reason != CLIENT_LEFT:
+                await websocket.send_json({"type": "end", "reason": item.reason})
+                await websocket.close(code=1000)
+            return
+        else:
+            await websocket.send_bytes(item.data)
+        now = time.monotonic()
+        if now - last_stats >= STATS_INTERVAL:
+            last_stats = now
+            await websocket.send_text(stream_stats(channel_id, stream).model_dump_json())
+
+
+async def _hls_window(services: ApiServices, view: PlaybackView) -> HlsWindow:
+    window = services.hls.get(view.stream_key)
+    if window is None:
+        window = services.hls.start(view.stream_key, _running(services, view).subscribe(f"hls:{view.session_id}"))
+    window.touch()
+    return window
+
+
+@router.get("/device-playback/{session_id}/index.m3u8", response_class=Response,
+            responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}})
+async def playback_playlist(request: Request, services: Services, session_id: SessionId,
+                            token: StreamToken) -> Response:
+    view = _verified(device_playbacks_of(request.app), token, session_id)
+    window = await _hls_window(services, view)
+    if not window.segments and window.ended is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(window.changed.wait(), FIRST_SEGMENT_TIMEOUT)
+    return Response(window.playlist(f"token={token}"), media_type="application/vnd.apple.mpegurl",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/device-playback/{session_id}/init.mp4", response_class=Response,
+            responses={200: {"content": {"video/mp4": {}}}})
+async def playback_init(request: Request, services: Services, session_id: SessionId, token: StreamToken) -> Response:
+    view = _verified(device_playbacks_of(request.app), token, session_id)
+    window = services.hls.get(view.stream_key)
+    if window is None or window.init is None:
+        raise Problem(404, f"no HLS stream of device playback {session_id}; fetch the playlist first")
+    return Response(window.init.data, media_type="video/mp4")
+
+
+@router.get("/device-playback/{session_id}/seg/{sequence}.m4s", response_class=Response,
+            responses={200: {"content": {"video/iso.segment": {}}}})
+async def playback_segment(request: Request, services: Services, session_id: SessionId, sequence: SegmentNumber,
+                           token: StreamToken) -> Response:
+    view = _verified(device_playbacks_of(request.app), token, session_id)
+    window = services.hls.get(view.stream_key)
+    segment = window.segment(sequence) if window is not None else None
+    if window is None or segment is None:
+        raise Problem(404, f"segment {sequence} of device playback {session_id} is not (or no longer) available")
+    window.touch()
+    return Response(segment.data, media_type="video/iso.segment")
+
