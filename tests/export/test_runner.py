@@ -25,6 +25,8 @@ from clearsight.signing import SigningKey
 from tests.export.conftest import GB_ID, OTHER_GB_ID, T0
 from tests.export.platform import RecordedPlatform, recorded_platform
 
+BLOCKING_BUILD = 1.0  # seconds each build blocks its thread in the concurrency test
+
 
 @pytest.fixture
 async def platform(db_engine: AsyncEngine, tmp_path: Path) -> RecordedPlatform:
@@ -114,7 +116,7 @@ async def test_at_most_max_running_build_at_once_off_the_event_loop(platform: Re
             running += 1
             peak = max(peak, running)
             threads.add(threading.current_thread().name)
-        time.sleep(0.3)  # blocking, as video work is
+        time.sleep(BLOCKING_BUILD)  # blocking, as video work is
         try:
             return real(*args)
         finally:
@@ -122,18 +124,28 @@ async def test_at_most_max_running_build_at_once_off_the_event_loop(platform: Re
                 running -= 1
 
     monkeypatch.setattr(runner_module, "build_package", slow_build)
+    loop = asyncio.get_running_loop()
+    longest_pause = 0.0
+
+    async def tick() -> None:
+        nonlocal longest_pause
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            longest_pause = max(longest_pause, loop.time() - before)
+
     runner = platform.runner(signing_key, max_running=2)
     await runner.start()
+    ticker = asyncio.create_task(tick())
     try:
         ids = [await _submit(runner, platform, start=1.0 + i) for i in range(4)]
-        ticks = 0
-        while await _states(platform, ids) != {ExportState.DONE}:
-            await asyncio.sleep(0.01)
-            ticks += 1
+        await runner.wait_idle()
+        assert await _states(platform, ids) == {ExportState.DONE}
         assert peak == 2
         assert all(name.startswith("export") for name in threads)
-        assert ticks > 30  # the loop kept turning while the builds blocked their threads
+        assert longest_pause < BLOCKING_BUILD / 2  # the loop kept turning while the builds blocked their threads
     finally:
+        ticker.cancel()
         await runner.close()
 
 
