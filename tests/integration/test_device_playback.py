@@ -19,7 +19,8 @@ import pytest
 
 from clearsight.config import Settings
 from clearsight.gb28181.live import LiveStep, LiveViewError
-from clearsight.gb28181.playback import FILE_ENDED, PlaybackSession
+from clearsight.gb28181.playback import FILE_ENDED, PlaybackAction, PlaybackControlError, PlaybackSession
+from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.ssrc import StreamKind
 from clearsight.server import Platform, running_platform
 from clearsight.sim.clock_reader import clock_seconds, read_clock
@@ -289,3 +290,32 @@ async def test_playback_of_a_range_never_recorded_fails_at_invite(stack: Stack) 
     assert caught.value.step is LiveStep.INVITE and "404" in caught.value.detail
     assert caught.value.kind is StreamKind.PLAYBACK and str(caught.value).startswith("playback of")
     assert service.live.ssrcs.in_use(StreamKind.PLAYBACK) == 0
+
+
+async def test_a_refused_control_is_reported_and_the_playback_goes_on(stack: Stack) -> None:
+    service = stack.platform.gb28181
+    start = history_start(1200)
+    stack.sim.playback.control_rejection = 488
+    session = await service.open_playback(DEVICE_ID, CHANNEL_ID, start, start + timedelta(seconds=60), speed=2.0)
+    assert session.speed == 1.0  # the device refused the speed asked for at the start: it plays at 1
+    with pytest.raises(PlaybackControlError) as caught:
+        await service.playback.pause(session)
+    assert caught.value.action is PlaybackAction.PAUSE and "488" in caught.value.detail
+    assert not session.paused and not session.media.media_held
+    stack.sim.playback.control_rejection = None
+    await service.playback.set_speed(session, 2.0)
+    assert session.speed == 2.0
+    await service.playback.close(session)
+
+
+@pytest.mark.parametrize("transport", [MediaTransport.TCP_PASSIVE, MediaTransport.TCP_ACTIVE])
+async def test_playback_over_tcp_media_runs_to_its_end(stack: Stack, transport: MediaTransport) -> None:
+    service = stack.platform.gb28181
+    start = history_start(1500)
+    session = await service.open_playback(DEVICE_ID, CHANNEL_ID, start, start + timedelta(seconds=1),
+                                          transport=transport)
+    assert session.media.transport is transport
+    watched = Watched()
+    await asyncio.wait_for(watch(session, watched), 10)
+    assert session.close_reason == FILE_ENDED and len(watched.arrivals) == FPS
+    assert close_to(watched.clocks[0][1], local_clock(start), 0.001)

@@ -1,18 +1,22 @@
-"""The simulator's recording archive: aligned files over the recorded time, RecordInfo answers in chunks; and the
-burnt-in clock read back from decoded pictures."""
+"""The simulator's recording archive: aligned files over the recorded time, RecordInfo answers in chunks; the
+burnt-in clock read back from decoded pictures; the playback options and commands."""
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import av
+import pytest
 
 from clearsight.gb28181.manscdp import QueryRequest, parse_manscdp, parse_record_info_response
 from clearsight.gb28181.record_info import RecordInfoAssembler, to_device_time
+from clearsight.sim.cli import COMMANDS_HELP, CommandError, add_sim_arguments, config_from_args, execute
 from clearsight.sim.clock_reader import clock_seconds, read_clock
 from clearsight.sim.device import SimulatedDevice
 from clearsight.sim.recordings import RECORDED_BYTES_PER_SECOND, RecordedFile, RecordingArchive
+from clearsight.sim.simulator import Simulator
 from clearsight.sim.video import LiveEncoder, clock_text, render_frame
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -92,3 +96,27 @@ def test_the_clock_is_read_back_from_decoded_pictures_and_garbage_is_not_guessed
     blank = render_frame(320, 180, channel_name="", now=start, marker=(0.0, 0.0), index=0)
     blank.planes[0].update(bytes(blank.planes[0].buffer_size))  # all black: no text
     assert read_clock(blank) is None
+
+
+async def test_playback_commands_and_options() -> None:
+    args = argparse.ArgumentParser()
+    add_sim_arguments(args)
+    parsed = args.parse_args(["--platform", "127.0.0.1:5060", "--platform-id", "34020000002000000001", "--password",
+                              "x", "--record-history", "7200", "--record-segment", "120", "--record-chunk", "3"])
+    config = config_from_args(parsed)
+    assert (config.record_history, config.record_segment, config.record_chunk) == (7200.0, 120.0, 3)
+    simulator = Simulator(config)
+    first, _last = simulator.recordings.coverage()
+    assert 7190 < datetime.now(UTC).timestamp() - first < 7210
+    await execute(simulator, ["recordinfo-drop", "2", "4"])
+    assert simulator.record_info_drops == {2, 4}
+    await execute(simulator, ["control-reject", "488"])
+    assert simulator.playback.control_rejection == 488
+    await execute(simulator, ["control-reject", "off"])
+    assert simulator.playback.control_rejection is None
+    await execute(simulator, ["media-status", "out-of-dialog"])
+    assert not simulator.playback.notify_in_dialog
+    for bad in (["recordinfo-drop"], ["recordinfo-drop", "0"], ["control-reject", "99"]):
+        with pytest.raises(CommandError):
+            await execute(simulator, bad)
+    assert "recordinfo-drop" in COMMANDS_HELP and "control-reject" in COMMANDS_HELP

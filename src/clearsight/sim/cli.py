@@ -23,6 +23,9 @@ COMMANDS_HELP = """commands (one per line on standard input):
   bye CHANNEL_ID                  hang up every live stream of the channel (BYE from the device)
   media drop CHANNEL_ID           close the TCP media connections of the channel's streams
   payload CHANNEL_ID ps|ts|h264   what the channel's next live streams carry (default ps)
+  recordinfo-drop N...            lose these chunks (1 = first) of the next RecordInfo answer
+  control-reject STATUS|off       answer playback control (MANSRTSP INFO) with STATUS (e.g. 488)
+  media-status in-dialog|out-of-dialog   where MediaStatus 121 goes when a playback or download ends
   quit                            unregister nobody, close and exit"""
 
 
@@ -58,6 +61,12 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-stdin", action="store_true", help="do not read commands on standard input")
     parser.add_argument("--replay", action="store_true",
                         help="load mode: every live stream replays one clip encoded once (cheap; hundreds of streams)")
+    parser.add_argument("--record-history", type=float, default=0.0, metavar="SECONDS",
+                        help="pretend every channel recorded this long before the simulator started (default 0: "
+                             "recordings cover the time since it started); played back on request")
+    parser.add_argument("--record-segment", type=float, default=600.0, metavar="SECONDS",
+                        help="length of each simulated recording file in RecordInfo answers (default 600)")
+    parser.add_argument("--record-chunk", type=int, default=10, help="RecordInfo items per MESSAGE (default 10)")
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -67,7 +76,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         devices=args.devices, channels=args.channels, base_device_id=args.base_device_id,
         base_channel_id=args.base_channel_id, transport=args.transport.upper(), local_host=args.local_host,
         expires=args.expires, keepalive_interval=args.keepalive_interval, catalog_chunk=args.catalog_chunk,
-        replay=args.replay)
+        replay=args.replay, record_history=args.record_history, record_segment=args.record_segment,
+        record_chunk=args.record_chunk)
 
 
 async def run_sim(args: argparse.Namespace) -> None:
@@ -150,6 +160,17 @@ async def execute(simulator: Simulator, words: list[str]) -> None:
         case ["payload", channel_id, ("ps" | "ts" | "h264") as kind]:
             simulator.live.payload(channel_id, kind)
             stdout_events({"event": "payload", "channel": channel_id, "payload": kind})
+        case ["recordinfo-drop", *numbers] if numbers and all(n.isdigit() and int(n) > 0 for n in numbers):
+            simulator.record_info_drops = {int(n) for n in numbers}
+            stdout_events({"event": "recordinfo_drop", "chunks": sorted(simulator.record_info_drops)})
+        case ["control-reject", status]:
+            if status != "off" and not (status.isdigit() and 300 <= int(status) <= 699):
+                raise CommandError("STATUS must be 300-699 or off")
+            simulator.playback.control_rejection = None if status == "off" else int(status)
+            stdout_events({"event": "control_reject", "status": status})
+        case ["media-status", ("in-dialog" | "out-of-dialog") as where]:
+            simulator.playback.notify_in_dialog = where == "in-dialog"
+            stdout_events({"event": "media_status", "where": where})
         case ["bye", channel_id]:
             count = await simulator.live.bye(channel_id)
             stdout_events({"event": "bye_sent", "channel": channel_id, "streams": count})

@@ -15,8 +15,9 @@ local time), so a test can tell which instant arrived.
 * At the end of the range the device sends MediaStatus (NotifyType 121) in the dialog (as Hikvision NVRs
   do; outside it, a MESSAGE of its own, when `notify_in_dialog` is off) and waits for the platform's BYE.
 
-Events: ``playback_invite``, ``playback_started``, ``playback_control``, ``playback_ended`` (with the
-first and last clock shown) and ``playback_stopped``.
+Switches for tests: `notify_in_dialog` (where MediaStatus goes), `control_rejection` (answer every control
+INFO with that status). Events: ``playback_invite``, ``playback_started``, ``playback_control``,
+``playback_ended`` (with the first and last clock shown) and ``playback_stopped``.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class PlaybackStreamer:
         self._send_message = send_message
         self._streams: dict[str, _Playback] = {}
         self.notify_in_dialog = True  # MediaStatus 121 in the INVITE dialog; off: a MESSAGE outside it
+        self.control_rejection: int | None = None  # answer MANSRTSP INFO with this status instead of obeying
 
     @property
     def active(self) -> int:
@@ -202,6 +204,11 @@ class PlaybackStreamer:
             return
         if not is_mansrtsp(request.header("Content-Type")):
             await incoming.respond(415, "Unsupported Media Type")
+            return
+        if self.control_rejection is not None:
+            await incoming.respond(self.control_rejection)
+            self._emit("playback_control", device=stream.device.device_id, channel=stream.channel.channel_id,
+                       status=self.control_rejection)
             return
         try:
             control = parse_request(request.body)
