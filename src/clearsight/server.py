@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
+from clearsight.api.login_guard import LoginThrottle
+from clearsight.audit import AuditLog, AuditSearch
 from clearsight.channel_streams import ChannelStreams
 from clearsight.config import SIGNING_KEY_FILE, Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
@@ -55,6 +57,8 @@ class Platform:
     admin_password: str | None
     exports: ExportRunner
     recordings: RecordingService
+    audit: AuditLog
+    audit_search: AuditSearch
 
 
 async def _db_ping(engine: AsyncEngine) -> bool:
@@ -126,16 +130,18 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     exports = ExportRunner(ExportStore(sessions), registry, exports_dir=settings.effective_exports_dir,
                            storage_roots=storage_roots(settings.recording_paths, settings.data_dir),
                            signing_key=signing_key, platform_id=settings.platform_id)
+    audit = AuditLog(sessions, signing_key)
     await service.start()
     freeze_long_lived()
     recordings: RecordingService | None = None
     try:
+        await audit.start()
         await exports.start()
         streams = ChannelStreams(hub, registry, service)
         recordings = _recording_service(settings, RecordingStore(sessions), streams, registry)
         await recordings.start()
         yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports,
-                       recordings)
+                       recordings, audit, AuditSearch(sessions))
     finally:
         if recordings is not None:
             await recordings.stop()  # before the hub: the recorders close their files while the streams run
@@ -143,6 +149,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         await hls.close()
         await hub.close()
         await service.close()
+        await audit.close()  # last before the database: what the others record on the way out is kept
         await engine.dispose()
 
 
@@ -153,6 +160,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
                          db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
+                         audit_log=platform.audit, audit_reader=platform.audit_search, login_guard=LoginThrottle(),
                          exports=platform.exports, recordings=platform.recordings)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 import clearsight
+from clearsight.api.auditing import auditors_read_only, client_address
 from clearsight.api.deps import ApiServices
 from clearsight.api.docs import install_docs
 from clearsight.api.middleware import SecurityHeadersMiddleware, UnhandledErrorMiddleware
@@ -42,6 +43,7 @@ from clearsight.api.problems import (
     Problem,
     problem_response,
 )
+from clearsight.api.routers import audit as audit_routes
 from clearsight.api.routers import auth, channels, devices, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
@@ -49,6 +51,7 @@ from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
+from clearsight.audit import AuditAction, AuditReader, AuditRecorder, AuditUnavailable, InMemoryAuditLog
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
@@ -83,6 +86,8 @@ def create_app(
     metrics_registry: CollectorRegistry,
     db_ping: Callable[[], Awaitable[bool]],
     login_guard: LoginGuard | None = None,
+    audit_log: AuditRecorder | None = None,
+    audit_reader: AuditReader | None = None,
     hub: StreamHub | None = None,
     streams: ChannelStreams | None = None,
     hls: HlsWindows | None = None,
@@ -92,7 +97,8 @@ def create_app(
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
 
-    `login_guard` throttles logins (default: none). `streams` (or a bare `hub`) holds the live streams, whose
+    `login_guard` throttles logins (default: none). `audit_log` records accesses and `audit_reader` reads them
+    (default: one in-memory log for both). `streams` (or a bare `hub`) holds the live streams, whose
     sources `control` opens; default: a new hub. `exports` builds evidence exports (without it their
     endpoints answer 503); `recordings` likewise serves recording policies, timelines and
     legal holds. The web UI in `static_dir` is served at `/` when that directory exists.
@@ -104,6 +110,9 @@ def create_app(
         redoc_url=None,
         docs_url=None,
     )
+    if audit_log is None or audit_reader is None:
+        memory_audit = InMemoryAuditLog()
+        audit_log, audit_reader = audit_log or memory_audit, audit_reader or memory_audit
     hub = streams.hub if streams is not None else hub or StreamHub()
     streams = streams or ChannelStreams(hub, registry, control)
     app.state.services = ApiServices(
@@ -112,6 +121,8 @@ def create_app(
         users=users,
         control=control,
         login_guard=login_guard or UnthrottledLogins(),
+        audit=audit_log,
+        audit_reader=audit_reader,
         metrics_registry=metrics_registry,
         db_ping=db_ping,
         hub=hub,
@@ -126,11 +137,12 @@ def create_app(
     protected = APIRouter(dependencies=[Depends(current_user)])
     for module in (devices, channels, regions, groups, export_routes, recording_routes):
         protected.include_router(module.router)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)
     api.include_router(live.router)  # its stream endpoints take a stream token; the others a bearer token
     api.include_router(device_playback_routes.router)  # likewise
     api.include_router(protected)
+    api.include_router(audit_routes.router)  # administrators and auditors only
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(metrics.router, dependencies=[Depends(current_user)])
@@ -179,9 +191,17 @@ def _install_exception_handlers(app: FastAPI) -> None:
     async def on_unknown_device(request: Request, exc: UnknownDevice) -> Response:
         return problem_response(request, Problem(404, f"no device {exc.device_id}"))
 
+    @app.exception_handler(AuditUnavailable)
+    async def on_audit_unavailable(request: Request, exc: AuditUnavailable) -> Response:
+        logger.error("%s %s refused: %s", request.method, request.url.path, exc)
+        return problem_response(request, Problem(503, "the audit log cannot be written, so this is not done"))
+
     @app.exception_handler(LoginThrottled)
     async def on_login_throttled(request: Request, exc: LoginThrottled) -> Response:
         logger.warning("login for %r throttled for %d s", exc.username, exc.retry_after)
+        services: ApiServices = request.app.state.services
+        await services.audit.record(AuditAction.LOGIN_FAILURE, actor=exc.username, client=client_address(request),
+                                    details={"throttled": True, "retry_after": exc.retry_after})
         problem = Problem(
             429,
             f"too many failed logins; retry in {exc.retry_after} s",

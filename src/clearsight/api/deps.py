@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from clearsight.api.ports import DeviceControlPort, ExportsPort, LoginGuard, RecordingPort, RegistryPort, UsersPort
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
+from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
@@ -24,6 +25,8 @@ class ApiServices:
     users: UsersPort
     control: DeviceControlPort
     login_guard: LoginGuard
+    audit: AuditRecorder  # every access is recorded here (docs/audit.md)
+    audit_reader: AuditReader
     metrics_registry: CollectorRegistry
     db_ping: Callable[[], Awaitable[bool]]
     hub: StreamHub

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
+from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
 
 # The platform service raises these; re-exported so routers and tests need only this module.
@@ -34,6 +35,8 @@ from clearsight.registry.records import GroupKind, GroupRecord
 __all__ = [
     "ApiConfig",
     "ApiSettings",
+    "AuditReader",
+    "AuditRecorder",
     "ChannelRecord",
     "DeviceCommandError",
     "DeviceControlPort",
@@ -357,7 +360,7 @@ class DevicePlaybackPort(Protocol):
 
 
 class LoginGuard(Protocol):
-    """Seam for login throttling (a later issue). `check` raises `LoginThrottled` to refuse."""
+    """Login throttling (`api.login_guard.LoginThrottle`). `check` raises `LoginThrottled` to refuse."""
 
     async def check(self, username: str, client: str | None) -> None: ...
 

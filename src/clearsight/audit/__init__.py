@@ -6,6 +6,7 @@ from clearsight.audit.entry import GENESIS_HASH, AuditEntry, AuditEvent, JsonObj
 from clearsight.audit.errors import AuditError, AuditUnavailable, InvalidAuditEvent
 from clearsight.audit.log import AuditLog
 from clearsight.audit.memory import InMemoryAuditLog
+from clearsight.audit.recorder import AuditReader, AuditRecorder
 from clearsight.audit.search import AuditPage, AuditQuery, AuditSearch
 from clearsight.audit.verify import Finding, FindingKind, Severity, VerifyReport, verify_chain
 
@@ -19,6 +20,8 @@ __all__ = [
     "AuditLog",
     "AuditPage",
     "AuditQuery",
+    "AuditReader",
+    "AuditRecorder",
     "AuditSearch",
     "AuditUnavailable",
     "Checkpoint",

@@ -11,6 +11,7 @@ from clearsight.access.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH
 from clearsight.api.deps import Services
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.schemas import TokenOut
+from clearsight.audit import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ async def issue_token(
     user = await services.users.authenticate(username, password)
     success = user is not None and user.is_active
     await services.login_guard.record(username, client, success=success)
+    await services.audit.record(AuditAction.LOGIN_SUCCESS if success else AuditAction.LOGIN_FAILURE, actor=username,
+                                client=client)
     if user is None or not user.is_active:
         logger.warning("login refused for user %r from %s", username, client)
         raise Problem(401, "wrong user name or password", headers={"WWW-Authenticate": "Bearer"})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from clearsight.api.auditing import audit_channel
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
@@ -22,6 +23,7 @@ from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.ptz_commands import ptz_hex
 from clearsight.api.schemas import ChannelOut, ChannelPage, CommandSent, PtzRequest
 from clearsight.api.security import Operator
+from clearsight.audit import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ async def get_channel(services: Services, channel_id: ChannelPk) -> ChannelOut:
 
 @router.post("/{channel_id}/ptz", status_code=202)
 async def control_ptz(
-    services: Services, user: Operator, channel_id: ChannelPk, command: PtzRequest
+    request: Request, services: Services, user: Operator, channel_id: ChannelPk, command: PtzRequest
 ) -> CommandSent:
     """Send a PTZ command; 202 once the device accepted the DeviceControl message."""
     channel = await _channel_or_404(services, channel_id)
@@ -71,4 +73,6 @@ async def control_ptz(
         command.action,
         user.username,
     )
+    await audit_channel(services, AuditAction.PTZ, user.username, channel_id, request, channel=channel,
+                        command=command.model_dump(mode="json"))
     return CommandSent()

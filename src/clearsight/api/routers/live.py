@@ -15,6 +15,7 @@ from fastapi import Path as FastApiPath
 from starlette.responses import Response
 from starlette.websockets import WebSocketDisconnect
 
+from clearsight.api.auditing import audit_channel
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.live_schemas import LiveOut, StreamStatsOut
 from clearsight.api.live_streams import channel_stream, stream_stats
@@ -22,6 +23,7 @@ from clearsight.api.params import ChannelPk
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.security import CurrentUser
 from clearsight.api.tokens import InvalidToken
+from clearsight.audit import AuditAction
 from clearsight.channel_streams import stream_key
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.media.fmp4 import InitSegment
@@ -52,6 +54,7 @@ async def start_live(request: Request, services: Services, user: CurrentUser, ch
     ws_base = "ws" + base[4:] if base.startswith("http") else base
     path = f"{request.scope.get('root_path', '')}/api/v1/live/{channel_id}"
     logger.info("channel %d: live view handed to %s", channel_id, user.username)
+    await audit_channel(services, AuditAction.LIVE_START, user.username, channel_id, request)
     return LiveOut(channel_id=channel_id, ws_url=f"{ws_base}{path}/ws?token={token}",
                    hls_url=f"{base}{path}/index.m3u8?token={token}", expires_at=expires_at,
                    codec="h265" if parameters.codec.value == "h265" else "h264", mime=parameters.mime,
@@ -69,7 +72,7 @@ async def live_stats(services: Services, _user: CurrentUser, channel_id: Channel
 
 @router.get("/channels/{channel_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "The current picture."}})
-async def snapshot(services: Services, user: CurrentUser, channel_id: ChannelPk) -> Response:
+async def snapshot(request: Request, services: Services, user: CurrentUser, channel_id: ChannelPk) -> Response:
     """A JPEG of the current picture, decoded from the latest keyframe."""
     stream = await channel_stream(services, channel_id)
     keyframe = stream.last_keyframe
@@ -80,6 +83,7 @@ async def snapshot(services: Services, user: CurrentUser, channel_id: ChannelPk)
     except SnapshotError as exc:
         raise Problem(502, f"snapshot of channel {channel_id} failed: {exc}") from exc
     logger.info("channel %d: snapshot taken by %s", channel_id, user.username)
+    await audit_channel(services, AuditAction.SNAPSHOT, user.username, channel_id, request)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -109,6 +113,7 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     consumer = stream.subscribe(f"ws:{username}@{client}")
+    started = time.monotonic()
     watcher = asyncio.create_task(_watch_client(websocket, consumer))
     try:
         await _send_stream(websocket, channel_id, stream, consumer)
@@ -117,6 +122,8 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     finally:
         watcher.cancel()
         stream.unsubscribe(consumer)
+        await audit_channel(services, AuditAction.LIVE_STOP, username, channel_id, websocket,
+                            duration_s=round(time.monotonic() - started, 3), transport="websocket")
 
 
 async def _watch_client(websocket: WebSocket, consumer: Consumer) -> None:

@@ -1,0 +1,78 @@
+"""The API's side of the audit log: recording a channel access in one call, and auditors changing nothing.
+
+Routers record through `services.audit` (an `AuditRecorder`). For anything done to a channel:
+
+    await audit_channel(services, AuditAction.SNAPSHOT, user.username, channel_id, request)
+
+which names the channel by its GB ID (what operators and auditors know it by), keeps the surrogate key and
+device in `details`, and takes the client address from the request or WebSocket. See docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
+
+from clearsight.access.users import Role
+from clearsight.api.deps import ApiServices
+from clearsight.api.problems import Problem
+from clearsight.api.tokens import InvalidToken
+from clearsight.audit import AuditAction, JsonValue
+from clearsight.channel_streams import ChannelAddress
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 §9.2.1: read-only by definition
+LOGIN_PATH_SUFFIX = "/auth/token"
+
+
+def client_address(connection: HTTPConnection) -> str | None:
+    """The peer's address as the server saw it (behind a proxy: as uvicorn's proxy headers set it)."""
+    return connection.client.host if connection.client else None
+
+
+async def audit_channel(
+    services: ApiServices,
+    action: AuditAction,
+    actor: str,
+    channel_id: int,
+    connection: HTTPConnection,
+    *,
+    channel: ChannelAddress | None = None,
+    grant: str | None = None,
+    reason: str | None = None,
+    **details: JsonValue,
+) -> None:
+    """Record `actor` doing `action` to a channel; looks the channel up unless given. Raises AuditUnavailable."""
+    if channel is None:
+        channel = await services.registry.get_channel(channel_id)
+    known: dict[str, JsonValue] = {"channel_id": channel_id}
+    if channel is not None:
+        known["device_id"] = channel.device_id
+    await services.audit.record(action, actor=actor, target=channel.gb_id if channel else f"channel:{channel_id}",
+                                client=client_address(connection), grant=grant, reason=reason,
+                                details={**known, **details})
+
+
+async def auditors_read_only(connection: HTTPConnection) -> None:
+    """Router dependency: an auditor's bearer token is refused (403) on every method that may change state.
+
+    Other callers pass; the route's own dependencies authenticate them. WebSockets only read.
+    """
+    if connection.scope["type"] != "http" or connection.scope["method"] in SAFE_METHODS:
+        return
+    if connection.url.path.endswith(LOGIN_PATH_SUFFIX):
+        return
+    scheme, token = get_authorization_scheme_param(connection.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not token:
+        return
+    services: ApiServices = connection.app.state.services
+    try:
+        principal = services.tokens.verify(token)
+    except InvalidToken:
+        return  # the route answers 401
+    if principal.role == Role.AUDITOR:
+        logger.info("auditor %s refused: %s %s", principal.username, connection.scope["method"], connection.url.path)
+        raise Problem(403, "auditors may read but not change anything")
