@@ -100,7 +100,9 @@ async def test_retention_queries_skip_held_and_open_segments(recording_store: Re
 
 
 def test_merge_ranges_joins_touching_spans() -> None:
-    spans = [(T0, T0 + timedelta(seconds=60)), (T0 + timedelta(seconds=61), T0 + timedelta(seconds=120)),
+    spans = [(T0, T0 + timedelta(seconds=60)), (T0 + timedelta(seconds=60.1), T0 + timedelta(seconds=120)),
              (T0 + timedelta(seconds=200), T0 + timedelta(seconds=260))]
     assert merge_ranges(spans, T0, T0 + timedelta(seconds=230)) == (
         TimeRange(T0, T0 + timedelta(seconds=120)), TimeRange(T0 + timedelta(seconds=200), T0 + timedelta(seconds=230)))
+    apart = [(T0, T0 + timedelta(seconds=60)), (T0 + timedelta(seconds=61), T0 + timedelta(seconds=120))]
+    assert len(merge_ranges(apart, T0, T0 + timedelta(hours=1))) == 2  # a reconnection shows, however quick

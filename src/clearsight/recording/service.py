@@ -243,7 +243,9 @@ class RecordingService:
         return deleted
 
     async def timeline(self, channel_id: int, start: datetime, end: datetime) -> Timeline:
-        return await self.store.timeline(channel_id, start, end)
+        """From the index, with the open segment's end as its recorder knows it now."""
+        status = self.recorder_status(channel_id)
+        return await self.store.timeline(channel_id, start, end, live=status.segment if status else None)
 
     async def has_recordings(self, channel_id: int) -> bool:
         return await self.store.has_recordings(channel_id)

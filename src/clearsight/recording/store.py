@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, or_, select, update
@@ -38,7 +39,9 @@ from clearsight.registry.recording_models import RecordingPolicy as PolicyRow
 # No segment is longer than this (segments close at the first keyframe after at most 600 s): queries for
 # segments overlapping a window look back this far from its start, so they use the (channel, start) index.
 MAX_SEGMENT_SPAN = timedelta(hours=2)
-MERGE_TOLERANCE = timedelta(seconds=1.5)  # segments closer than this count as one covered range
+# Segments closer than this count as one covered range: consecutive segments of one stream touch exactly, so
+# this only absorbs rounding; a reconnection, however quick, shows as a break (and has its gap row).
+MERGE_TOLERANCE = timedelta(milliseconds=250)
 DEFAULT_SEGMENT_LIMIT = 5000
 MAX_REASON_LENGTH = 255
 POLICIES: Table = Base.metadata.tables["recording_policies"]
@@ -72,6 +75,12 @@ def _hold(row: LegalHold) -> LegalHoldRecord:
 def _policy(row: PolicyRow) -> RecordingPolicy:
     return RecordingPolicy(row.channel_id, RecordingMode(row.mode), parse_schedule(row.schedule or "[]"),
                            row.retention_days, row.storage, row.updated_at)
+
+
+def _live(segment: SegmentRecord, live: SegmentFacts | None) -> SegmentRecord:
+    if live is None or segment.path != live.path or segment.state is not SegmentState.OPEN:
+        return segment
+    return replace(segment, end_at=live.end_at, size=live.size, keyframes=live.keyframes)
 
 
 def _not_held() -> ColumnElement[bool]:
@@ -274,12 +283,15 @@ class RecordingStore:
 
     # --- the timeline ------------------------------------------------------------------------------
     async def timeline(self, channel_id: int, start: datetime, end: datetime, *,
-                       segment_limit: int = DEFAULT_SEGMENT_LIMIT) -> Timeline:
+                       segment_limit: int = DEFAULT_SEGMENT_LIMIT, live: SegmentFacts | None = None) -> Timeline:
+        """`live`: the open segment as its writer knows it now (its row lags by up to a checkpoint)."""
         async with self._sessions() as session:
-            spans = [(a, b) for a, b in await session.execute(
-                select(RecordingSegment.start_at, RecordingSegment.end_at)
-                .where(*_overlapping(channel_id, start, end)).order_by(RecordingSegment.start_at))]
-        segments = await self.segments_between(channel_id, start, end, limit=segment_limit + 1)
+            rows = await session.execute(
+                select(RecordingSegment.start_at, RecordingSegment.end_at, RecordingSegment.path)
+                .where(*_overlapping(channel_id, start, end)).order_by(RecordingSegment.start_at))
+            spans = [(a, live.end_at if live is not None and path == live.path else b) for a, b, path in rows]
+        segments = [_live(s, live) for s in await self.segments_between(channel_id, start, end,
+                                                                         limit=segment_limit + 1)]
         gaps = await self.gaps_between(channel_id, start, end)
         return Timeline(channel_id, start, end, merge_ranges(spans, start, end), tuple(gaps),
                         tuple(segments[:segment_limit]), len(segments) > segment_limit)
