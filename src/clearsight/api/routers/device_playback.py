@@ -4,7 +4,8 @@
 opens a playback for one viewer (its own hub stream: sessions are never shared, each may pause and seek) and
 answers once video flows, with signed stream URLs like live view; `POST /device-playback/{session}/control`
 pauses, resumes, seeks or changes speed (MANSRTSP over INFO). Only the user who opened a playback (or an
-administrator) sees and controls it. The streams (`/device-playback/{session}/ws`, HLS) take the stream token.
+administrator) sees and controls it. The streams (`/live/playback/{session}/ws`, `…/index.m3u8`) are opened by
+players that send no Authorization header: like live view's, they take the stream token of their URL instead.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ CLIENT_LEFT = "viewer left"
 WS_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 
 router = APIRouter(tags=["device playback"], responses=PROBLEM_RESPONSES)
-SessionId = Annotated[str, FastApiPath(pattern=r"^[A-Za-z0-9_-]{16,64}$", description="The playback session.")]
+SessionId = Annotated[str, FastApiPath(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The playback session.")]
 StreamToken = Annotated[str, Query(min_length=1, max_length=2048, description="The stream token of the URL.")]
 SegmentNumber = Annotated[int, FastApiPath(ge=0, le=2**31)]
 
@@ -150,12 +151,14 @@ async def start_playback(request: Request, services: Services, user: CurrentUser
     token, expires_at = playbacks.tokens.issue(user.username, view.session_id, channel_id)
     base = str(request.base_url).rstrip("/")
     ws_base = "ws" + base[4:] if base.startswith("http") else base
-    path = f"{request.scope.get('root_path', '')}/api/v1/device-playback/{view.session_id}"
+    root = request.scope.get("root_path", "")
+    path = f"{root}/api/v1/live/playback/{view.session_id}"
     logger.info("channel %d: device playback %s (%s) of %s..%s for %s", channel_id, view.session_id,
                 view.playback.id if view.playback else "?", body.start.isoformat(), body.end.isoformat(),
                 user.username)
     return PlaybackOut(session_id=view.session_id, channel_id=channel_id, ws_url=f"{ws_base}{path}/ws?token={token}",
-                       hls_url=f"{base}{path}/index.m3u8?token={token}", control_url=f"{path}/control",
+                       hls_url=f"{base}{path}/index.m3u8?token={token}",
+                       control_url=f"{root}/api/v1/device-playback/{view.session_id}/control",
                        expires_at=expires_at, codec="h265" if parameters.codec.value == "h265" else "h264",
                        mime=parameters.mime, width=parameters.width, height=parameters.height, start=body.start,
                        end=body.end, speed=body.speed)
@@ -239,7 +242,7 @@ def _running(services: ApiServices, view: PlaybackView) -> HubStream:
     return stream
 
 
-@router.websocket("/device-playback/{session_id}/ws")
+@router.websocket("/live/playback/{session_id}/ws")
 async def playback_websocket(websocket: WebSocket, session_id: SessionId, token: StreamToken) -> None:
     """fMP4 for MSE, as live view sends it: JSON `init`, the init segment, fragments, `stats`, and `end`."""
     services: ApiServices = websocket.app.state.services
@@ -299,7 +302,7 @@ async def _hls_window(services: ApiServices, view: PlaybackView) -> HlsWindow:
     return window
 
 
-@router.get("/device-playback/{session_id}/index.m3u8", response_class=Response,
+@router.get("/live/playback/{session_id}/index.m3u8", response_class=Response,
             responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}})
 async def playback_playlist(request: Request, services: Services, session_id: SessionId,
                             token: StreamToken) -> Response:
@@ -312,7 +315,7 @@ async def playback_playlist(request: Request, services: Services, session_id: Se
                     headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/device-playback/{session_id}/init.mp4", response_class=Response,
+@router.get("/live/playback/{session_id}/init.mp4", response_class=Response,
             responses={200: {"content": {"video/mp4": {}}}})
 async def playback_init(request: Request, services: Services, session_id: SessionId, token: StreamToken) -> Response:
     view = _verified(device_playbacks_of(request.app), token, session_id)
@@ -322,7 +325,7 @@ async def playback_init(request: Request, services: Services, session_id: Sessio
     return Response(window.init.data, media_type="video/mp4")
 
 
-@router.get("/device-playback/{session_id}/seg/{sequence}.m4s", response_class=Response,
+@router.get("/live/playback/{session_id}/seg/{sequence}.m4s", response_class=Response,
             responses={200: {"content": {"video/iso.segment": {}}}})
 async def playback_segment(request: Request, services: Services, session_id: SessionId, sequence: SegmentNumber,
                            token: StreamToken) -> Response:
