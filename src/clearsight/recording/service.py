@@ -64,7 +64,7 @@ class RecordingServiceSettings:
     retention_days: int = 7
     recorder: RecorderSettings = field(default_factory=RecorderSettings)
     policy_interval: float = 5.0  # seconds between evaluations of policies (schedules have minute resolution)
-    channel_refresh_interval: float = 30.0  # seconds between reloads of the channel list and the policies
+    channel_refresh_interval: float = 10.0  # seconds between reloads of the channel list and the policies
     space_interval: float = 5.0  # seconds between checks of the storage paths' limits
     age_interval: float = 600.0  # seconds between sweeps by age
     write_threads: int = 4  # worker threads writing segment files, shared by every recorder
