@@ -99,3 +99,88 @@ def test_audio_frames_are_ignored() -> None:
     fragmenter = Fmp4Fragmenter()
     assert fragmenter.push(EsFrame(0xC0, Codec.G711A, 0, None, b"\x55" * 160, True)) == []
     assert fragmenter.frames_in == 0
+
+
+# --- the fragments written directly, against FFmpeg's mov muxer -----------------------------------------
+
+
+def _ffmpeg_output(frames: list[EsFrame]) -> tuple[bytes, list[bytes]]:
+    """(init segment, fragments) as FFmpeg's mp4 muxer writes them for these frames (what fmp4.py used)."""
+    from fractions import Fraction
+
+    from clearsight.media.fmp4 import MOVFLAGS
+    from clearsight.media.parameter_sets import video_parameters
+
+    out = io.BytesIO()
+    fmt = "h264" if frames[0].codec is Codec.H264 else "hevc"
+    with av.open(io.BytesIO(frames[0].data), format=fmt, options={"probesize": "32", "analyzeduration": "0"}) as probe:
+        container = av.open(out, mode="w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"})
+        stream = container.add_stream_from_template(probe.streams.video[0])
+    stream.time_base = Fraction(1, 90_000)
+    stream.codec_context.extradata = video_parameters(frames[0].codec, frames[0].data).parameter_sets
+    container.start_encoding()
+    for frame in frames:
+        packet = av.Packet(frame.data)
+        packet.pts = packet.dts = frame.pts
+        packet.time_base = stream.time_base
+        packet.stream = stream
+        packet.is_keyframe = frame.keyframe
+        container.mux(packet)
+    container.close()
+    data = out.getvalue()
+    boxes, pos = [], 0
+    while pos < len(data):
+        size, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        boxes.append((kind, data[pos:pos + size]))
+        pos += size
+    init = b"".join(box for kind, box in boxes if kind in (b"ftyp", b"moov"))
+    moofs = [box for kind, box in boxes if kind == b"moof"]
+    mdats = [box for kind, box in boxes if kind == b"mdat"]
+    return init, [moof + mdat for moof, mdat in zip(moofs, mdats, strict=True)]
+
+
+def _planes(data: bytes) -> list[tuple[int, bytes]]:
+    return [(frame.pts, b"".join(bytes(plane) for plane in frame.planes)) for frame in _decode(data)]
+
+
+def _sample_flags(fragment: bytes) -> int:
+    """The one sample's flags: trun's first-sample-flags if present, else tfhd's default."""
+    trun = fragment.index(b"trun")
+    if int.from_bytes(fragment[trun + 5:trun + 8], "big") & 0x04:
+        return int.from_bytes(fragment[trun + 16:trun + 20], "big")
+    tfhd = fragment.index(b"tfhd")
+    return int.from_bytes(fragment[tfhd + 20:tfhd + 24], "big")
+
+
+@pytest.mark.parametrize(("name", "codec"), [("h264", Codec.H264), ("hevc", Codec.H265)])
+def test_fragments_are_byte_for_byte_what_ffmpeg_writes_and_decode_the_same(name: str, codec: Codec) -> None:
+    frames = _frames(name, codec)
+    out = _run(frames)
+    init, fragments = out[0], [o for o in out[1:] if isinstance(o, MediaFragment)]
+    assert isinstance(init, InitSegment) and len(fragments) == len(frames)  # none held back
+    reference_init, reference = _ffmpeg_output(frames)
+    assert init.data == reference_init
+    # FFmpeg wrote each fragment when the next frame came (the last one at close, its duration the one before).
+    assert [f.data for f in fragments] == reference
+    ours = _planes(init.data + b"".join(f.data for f in fragments))
+    assert ours == _planes(reference_init + b"".join(reference))
+    assert len(ours) == len(fragments)
+    assert all(b.dts == a.dts + a.duration for a, b in itertools.pairwise(fragments))
+    assert [_sample_flags(f.data) == 0x02000000 for f in fragments] == [f.keyframe for f in frames]
+    assert all(_sample_flags(f.data) == 0x01010000 for f in fragments if not f.keyframe)
+
+
+def test_annex_b_is_converted_as_ffmpeg_converts_it() -> None:
+    """Access unit delimiters, 3- and 4-byte start codes and trailing zero bytes, as cameras send them."""
+    frames = _frames("h264", Codec.H264)
+    aud = b"\x00\x00\x00\x01\x09\xf0"  # H.264 access unit delimiter, primary_pic_type 7
+
+    def odd(unit: bytes) -> bytes:
+        nals = [n for n in unit.split(b"\x00\x00\x01") if n]
+        return aud + b"".join(b"\x00\x00\x01" + n.rstrip(b"\x00") + b"\x00\x00" for n in nals)
+
+    variants = [EsFrame(f.stream_id, f.codec, f.pts, None, odd(f.data), f.keyframe) for f in frames]
+    ours = [o.data for o in _run(variants)[1:] if isinstance(o, MediaFragment)]
+    _, reference = _ffmpeg_output(variants)
+    assert ours == reference
+    assert len(_decode(_run(variants)[0].data + b"".join(ours))) == len(variants)

@@ -78,7 +78,7 @@ async def test_concurrent_opens_share_one_source_and_viewers_start_on_a_keyframe
     got = items(viewer)
     assert isinstance(got[0], InitSegment)
     fragments = [g for g in got[1:] if isinstance(g, MediaFragment)]
-    assert fragments[0].keyframe and len(fragments) == 2  # frames 5 and 6 (7 is still in the muxer)
+    assert fragments[0].keyframe and len(fragments) == 3  # frames 5, 6 and 7: each is out as soon as it is in
     source.send(1)
     assert [f.keyframe for f in items(viewer)] == [False]
     assert hub.consumer_count == 1

@@ -2,9 +2,11 @@
 
 `Fmp4Fragmenter.push` takes the demuxer's `EsFrame`s and returns what a Media Source Extensions player or an
 HLS playlist needs: an `InitSegment` (ftyp + moov) once the first keyframe's parameter sets are known, then
-one `MediaFragment` (moof + mdat) per frame. FFmpeg's mp4 muxer (through PyAV) writes the boxes; it closes
-a fragment when the next frame arrives (it needs that frame's time for the sample's duration), so each
-fragment leaves one frame time after its frame came in.
+one `MediaFragment` (moof + mdat) per frame, at once. FFmpeg's mp4 muxer (through PyAV) writes the init
+segment (the avcC/hvcC sample entry is what needs a library); the per-frame fragments are packed directly
+(`clearsight.media.fmp4_fragment`), box for box as FFmpeg writes them. FFmpeg's muxer would hold each frame
+until the next one arrives, for the sample's duration; here the duration is the frame interval seen last
+(the one before this frame), so a fragment leaves as soon as its frame came in.
 
 Timestamps are made safe for MP4 here: the 33-bit PTS is unwrapped, missing or non-increasing ones are
 replaced by the previous one plus the frame interval seen so far, and a jump of more than
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import av
 
 from clearsight.media.es import Codec, EsFrame
+from clearsight.media.fmp4_fragment import media_fragment
 from clearsight.media.parameter_sets import ParameterSetError, VideoParameters, video_parameters
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,8 @@ DEFAULT_FRAME_TICKS = PTS_CLOCK_HZ // 25  # 25 fps until the stream shows its ow
 MIN_FRAME_TICKS, MAX_FRAME_TICKS = PTS_CLOCK_HZ // 120, PTS_CLOCK_HZ  # 120 to 1 fps: plausible frame intervals
 MAX_TIMESTAMP_JUMP = 10 * PTS_CLOCK_HZ  # a larger step forward is a clock reset, not a gap
 # empty_moov: the moov carries no samples (all of them come in fragments); default_base_moof: offsets
-# relative to the moof, as MSE requires; frag_every_frame: one fragment per frame, for low latency.
+# relative to the moof, as MSE requires; frag_every_frame: one fragment per frame (the layout
+# `fmp4_fragment` follows; FFmpeg itself writes only the init segment here).
 MOVFLAGS = "empty_moov+default_base_moof+frag_every_frame+skip_trailer"
 _FFMPEG_FORMAT = {Codec.H264: "h264", Codec.H265: "hevc"}  # FFmpeg's raw Annex-B demuxers
 _PROBE_OPTIONS = {"probesize": "32", "analyzeduration": "0"}  # the keyframe alone tells all
@@ -52,7 +55,7 @@ class MediaFragment:
     data: bytes
     keyframe: bool
     dts: int  # 90 kHz ticks since the stream started, monotonic
-    duration: int  # 90 kHz ticks until the next frame
+    duration: int  # 90 kHz ticks the sample lasts: the frame interval seen last (the next frame is not in yet)
 
 
 Fmp4Output = InitSegment | MediaFragment
@@ -128,10 +131,7 @@ class Fmp4Fragmenter:
         self.frames_in = 0
         self.frames_skipped = 0  # before the first keyframe, or unreadable keyframes
         self._timeline = _Timeline()
-        self._sink = _Sink()
-        self._container: Any = None
-        self._stream: Any = None
-        self._pending: deque[tuple[bool, int]] = deque()  # (keyframe, dts) of frames muxed, not yet flushed
+        self._sequence = 0  # mfhd sequence_number of the last fragment since the init segment
 
     def push(self, frame: EsFrame) -> list[Fmp4Output]:
         if not frame.is_video or frame.codec not in _FFMPEG_FORMAT:
@@ -148,62 +148,48 @@ class Fmp4Fragmenter:
                     return out
                 parameters = self.parameters  # the sets came out of band before; keep them
             if parameters != self.parameters:
-                out.extend(self._restart(parameters, frame.data))
+                out.append(self._restart(parameters, frame.data))
         elif self.parameters is None:
             self.frames_skipped += 1
             return out
-        dts = self._timeline.place(frame.pts)
-        packet = av.Packet(frame.data)
-        packet.pts = packet.dts = dts
-        packet.time_base = _TIME_BASE
-        packet.stream = self._stream
-        packet.is_keyframe = frame.keyframe
-        self._container.mux(packet)
-        self._pending.append((frame.keyframe, dts))
-        written = self._sink.take()
-        if written:
-            out.append(self._fragment(written))
+        timeline = self._timeline
+        dts = timeline.place(frame.pts)
+        duration = timeline.frame_ticks
+        self._sequence += 1
+        data = media_fragment(self._sequence, dts, duration, frame.data, frame.keyframe)
+        out.append(MediaFragment(data, frame.keyframe, dts, duration))
         return out
 
-    def _fragment(self, data: bytes) -> MediaFragment:
-        keyframe, dts = self._pending.popleft()
-        following = self._pending[0][1] if self._pending else dts + self._timeline.frame_ticks
-        return MediaFragment(data, keyframe, dts, max(1, following - dts))
-
-    def _restart(self, parameters: VideoParameters, keyframe: bytes) -> list[Fmp4Output]:
-        out: list[Fmp4Output] = []
-        if self._container is not None:
-            out.extend(self._finish())
+    def _restart(self, parameters: VideoParameters, keyframe: bytes) -> InitSegment:
+        if self.parameters is not None:
             logger.info("stream %s: parameters changed to %s %dx%d; new init segment", self.label,
                         parameters.codec_string, parameters.width, parameters.height)
-        # A stream copied from a probe of the keyframe: FFmpeg fills in the codec parameters and, unlike a
-        # stream made by add_stream(), opens no encoder.
-        with av.open(io.BytesIO(keyframe), format=_FFMPEG_FORMAT[parameters.codec], options=_PROBE_OPTIONS) as probe:
-            template = probe.streams.video[0]
-            container = av.open(self._sink, mode="w", format="mp4",
-                                options={"movflags": MOVFLAGS, "flush_packets": "1"})
-            stream = container.add_stream_from_template(template)
-        stream.time_base = _TIME_BASE
-        stream.codec_context.extradata = parameters.parameter_sets
-        container.start_encoding()
-        self._container, self._stream, self.parameters = container, stream, parameters
-        out.append(InitSegment(self._sink.take(), parameters))
-        return out
-
-    def _finish(self) -> list[Fmp4Output]:
-        """Close the current container; the fragment it still holds comes out."""
-        container, self._container = self._container, None
-        if container is None:
-            return []
-        container.close()
-        written = self._sink.take()
-        out: list[Fmp4Output] = [self._fragment(written)] if written and self._pending else []
-        self._pending.clear()
-        return out
+        self.parameters = parameters
+        self._sequence = 0
+        return InitSegment(_init_segment(parameters, keyframe), parameters)
 
     def close(self) -> list[Fmp4Output]:
-        return self._finish()
+        """Nothing is held back: every frame's fragment has been returned by `push`."""
+        return []
 
     @property
     def timestamps_repaired(self) -> int:
         return self._timeline.repaired
+
+
+def _init_segment(parameters: VideoParameters, keyframe: bytes) -> bytes:
+    """ftyp + moov for the stream, from FFmpeg's mp4 muxer given a probe of the keyframe."""
+    sink = _Sink()
+    # A stream copied from a probe of the keyframe: FFmpeg fills in the codec parameters and, unlike a stream
+    # made by add_stream(), opens no encoder.
+    with av.open(io.BytesIO(keyframe), format=_FFMPEG_FORMAT[parameters.codec], options=_PROBE_OPTIONS) as probe:
+        template = probe.streams.video[0]
+        container = av.open(sink, mode="w", format="mp4", options={"movflags": MOVFLAGS, "flush_packets": "1"})
+        stream = container.add_stream_from_template(template)
+    try:
+        stream.time_base = _TIME_BASE
+        stream.codec_context.extradata = parameters.parameter_sets
+        container.start_encoding()
+        return sink.take()
+    finally:
+        container.close()  # no packet was muxed: it writes nothing more (skip_trailer)
