@@ -57,7 +57,6 @@ from clearsight.cli import run_async  # noqa: E402
 LEAD_IN = 1.0  # seconds from handing the sender its job to stream 0's first frame
 DRAIN = 1.5  # seconds after the sender stops before the final counts (the receive queues empty)
 BASE_SSRC = 0x0100_0000  # GB/T 28181 style SSRCs are 10 decimal digits; any 32-bit values do here
-FRAME_MS = 1000 / FPS
 SATURATED_PERCENT = 90.0  # one event loop thread above this share of a core is not keeping up
 
 
@@ -346,9 +345,9 @@ def report(clip: ClipInfo, platform: PhaseFigures, baseline: PhaseFigures | None
     if platform.latency and platform.demux_latency and platform.hub_latency:
         print(_row("latency: last packet sent → fragment at the viewer", platform.latency.text(),
                    *(["not measured"] if baseline else [])))
-        print(_row(f"… of which sent → frame out of the demuxer (waits for the next frame: {FRAME_MS:.0f} ms)",
+        print(_row("… of which sent → frame out of the demuxer (at the marker bit)",
                    platform.demux_latency.text(), *(["—"] if baseline else [])))
-        print(_row(f"… of which demuxer → viewer (fragmenter waits for the next frame: {FRAME_MS:.0f} ms)",
+        print(_row("… of which demuxer → viewer (fragment written at once)",
                    platform.hub_latency.text(), *(["—"] if baseline else [])))
         if platform.unmatched:
             print(_row("fragments not matched to a sent frame", str(platform.unmatched), *([""] if baseline else [])))
