@@ -167,6 +167,11 @@ class ChannelRecorder:
             await self._gap_ends(utc_now())
         self.state = "stopped"
 
+    @property
+    def queued_seconds(self) -> float:
+        """Seconds of video waiting in the recorder's queue (how far behind the stream it is)."""
+        return self._consumer.queued_seconds if self._consumer is not None else 0.0
+
     def status(self) -> RecorderStatus:
         writer = self._writer
         return RecorderStatus(self.channel_id, self.state, writer.current if writer else None,
