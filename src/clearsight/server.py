@@ -19,6 +19,7 @@ from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
 from clearsight.api.login_guard import LoginThrottle
 from clearsight.audit import AuditLog, AuditSearch
+from clearsight.audit.anchor import ANCHOR_FILE
 from clearsight.channel_streams import ChannelStreams
 from clearsight.config import SIGNING_KEY_FILE, Settings
 from clearsight.db import create_engine, session_factory, upgrade_database
@@ -130,7 +131,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     exports = ExportRunner(ExportStore(sessions), registry, exports_dir=settings.effective_exports_dir,
                            storage_roots=storage_roots(settings.recording_paths, settings.data_dir),
                            signing_key=signing_key, platform_id=settings.platform_id)
-    audit = AuditLog(sessions, signing_key)
+    audit = AuditLog(sessions, signing_key, anchor=settings.data_dir / ANCHOR_FILE)
     await service.start()
     freeze_long_lived()
     recordings: RecordingService | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,8 +20,10 @@ from clearsight.audit import (
     Severity,
     verify_chain,
 )
+from clearsight.audit.anchor import ANCHOR_FILE, read_anchor, write_anchor
+from clearsight.audit.checkpoints import CheckpointKind, sign_checkpoint
 from clearsight.registry.models import utc_now
-from clearsight.signing import SigningKey
+from clearsight.signing import SigningKey, load_or_create_signing_key
 from tests.audit.chain_tools import append_forged, checkpoint_kinds, execute, stored_entries
 
 
@@ -145,3 +148,43 @@ async def test_entries_from_another_writer_are_noticed(audit_log: AuditLog, db_e
     report = await verify_chain(db_engine, signing_key.public_bytes)
     assert report.first_broken is not None
     assert (report.first_broken.seq, report.first_broken.kind) == (forged.seq, FindingKind.NOT_WRITTEN_BY_PLATFORM)
+
+
+async def test_a_chain_truncated_while_stopped_is_noted_at_start(
+    sessions: async_sessionmaker[AsyncSession], signing_key: SigningKey, db_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    anchor = tmp_path / ANCHOR_FILE
+    log = AuditLog(sessions, signing_key, anchor=anchor, policy=CheckpointPolicy(every_entries=5))
+    await log.start()
+    for _ in range(12):
+        await log.record(AuditAction.PTZ, actor="oper")
+    await log.close()
+    assert read_anchor(anchor) is not None and read_anchor(anchor).seq == 12  # type: ignore[union-attr]
+    await execute(db_engine, "DELETE FROM audit_entries WHERE seq > 5")
+    await execute(db_engine, "DELETE FROM audit_checkpoints WHERE seq > 5")
+
+    log = AuditLog(sessions, signing_key, anchor=anchor)
+    await log.start()
+    await log.close()
+    note = (await stored_entries(db_engine))[5]
+    assert (note.seq, note.action) == (6, "audit.anchor_mismatch")
+    assert note.details == {"anchor_seq": 12, "anchor_hash": note.details["anchor_hash"], "found_hash": None,
+                            "head_seq": 5}
+    report = await verify_chain(db_engine, signing_key.public_bytes, anchor=read_anchor(anchor))
+    assert report.first_broken is not None
+    assert (report.first_broken.seq, report.first_broken.kind) == (6, FindingKind.MISSING_AFTER_CHECKPOINT)
+    assert "removed while the platform was stopped" in report.first_broken.detail
+
+
+async def test_an_anchor_not_signed_by_the_platform_is_replaced(
+    sessions: async_sessionmaker[AsyncSession], signing_key: SigningKey, db_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    anchor = tmp_path / ANCHOR_FILE
+    other_key = load_or_create_signing_key(tmp_path / "other.pem")
+    write_anchor(anchor, sign_checkpoint(other_key, CheckpointKind.STOP, 99, "ab" * 32, utc_now()))
+    log = AuditLog(sessions, signing_key, anchor=anchor)
+    await log.start()
+    await log.close()
+    assert await stored_entries(db_engine) == []  # nothing noted: a forged anchor proves nothing
+    replaced = read_anchor(anchor)
+    assert replaced is not None and replaced.signature_valid(signing_key.public_bytes)

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from clearsight.audit import AuditAction, AuditLog, CheckpointPolicy
+from clearsight.audit.anchor import ANCHOR_FILE
 from clearsight.audit.rows import ENTRIES, entry_values
 from clearsight.signing import SigningKey
 from tests.audit.chain_tools import append_forged, execute, stored_entries
@@ -30,9 +31,10 @@ def audit_cli(data_dir: Path, database_url: str, *args: str) -> subprocess.Compl
 
 
 @pytest.fixture
-async def written_chain(sessions: async_sessionmaker[AsyncSession], signing_key: SigningKey) -> None:
+async def written_chain(sessions: async_sessionmaker[AsyncSession], signing_key: SigningKey, tmp_path: Path) -> None:
     """ENTRY_COUNT entries written by a platform that then stopped cleanly; the key in the data dir."""
-    log = AuditLog(sessions, signing_key, policy=CheckpointPolicy(every_entries=CHECKPOINT_EVERY, every_seconds=3600))
+    log = AuditLog(sessions, signing_key, policy=CheckpointPolicy(every_entries=CHECKPOINT_EVERY, every_seconds=3600),
+                   anchor=tmp_path / ANCHOR_FILE)
     await log.start()
     for n in range(1, ENTRY_COUNT + 1):
         await log.record(AuditAction.LIVE_START if n % 2 else AuditAction.LIVE_STOP, actor=f"user{n % 3}",
@@ -60,6 +62,11 @@ async def forge_appended(engine: AsyncEngine) -> None:
 
 async def truncate_tail(engine: AsyncEngine) -> None:
     await execute(engine, "DELETE FROM audit_entries WHERE seq > 27")
+
+
+async def truncate_tail_and_checkpoints(engine: AsyncEngine) -> None:
+    await execute(engine, "DELETE FROM audit_entries WHERE seq > 20")
+    await execute(engine, "DELETE FROM audit_checkpoints WHERE seq > 20")
 
 
 async def forge_checkpoint(engine: AsyncEngine) -> None:
@@ -90,6 +97,7 @@ TAMPERING: list[tuple[Callable[[AsyncEngine], Awaitable[None]], int, str]] = [
     (reorder, 15, "reordered"),
     (forge_appended, ENTRY_COUNT + 1, "entries not written by the platform"),
     (truncate_tail, 28, "entries missing after checkpoint"),
+    (truncate_tail_and_checkpoints, 21, "entries missing after checkpoint"),  # the anchor file still tells
     (forge_checkpoint, 20, "checkpoint signature invalid"),
     (rewrite_chain, 1, "checkpoint does not match the chain"),  # entries 1..10: the first checkpoint after 5
 ]

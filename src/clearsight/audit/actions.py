@@ -26,5 +26,7 @@ class AuditAction(StrEnum):
     USER_CHANGE = "user.change"
     DEVICE_CHANGE = "device.change"
     AUDIT_EXPORT = "audit.export"
-    # Written by the platform itself: entries found after the last checkpoint when it started.
+    # Written by the platform itself when it starts: entries found after the last checkpoint, and a chain
+    # that no longer reaches (or matches) the anchor file.
     AUDIT_UNSIGNED_TAIL = "audit.unsigned_tail"
+    AUDIT_ANCHOR_MISMATCH = "audit.anchor_mismatch"

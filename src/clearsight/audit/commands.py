@@ -1,7 +1,7 @@
 """`clearsight audit verify` and `clearsight audit export`: offline, with the settings `serve` uses.
 
 Both only read. Exit codes of verify: 0 intact, 1 broken (the first broken entry is named), 2 cannot check
-(no database, no audit tables, no signing key).
+(no database, no audit tables, no signing key, an unreadable anchor file).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from clearsight.audit.anchor import ANCHOR_FILE, InvalidAnchor, read_anchor
+from clearsight.audit.checkpoints import Checkpoint
 from clearsight.audit.export import ExportFormat, export_chunks
 from clearsight.audit.models import AuditEntryRow
 from clearsight.audit.search import AuditQuery, AuditSearch
@@ -52,8 +54,9 @@ def verify_command(settings: Settings, out: TextIO, *, require_signed: bool = Fa
     """Verify the chain; prints the report to `out` and returns the exit code."""
     try:
         public_key = _platform_public_key(settings)
+        anchor = _anchor(settings)
         _check_database_exists(settings)
-        report = asyncio.run(_verify(settings, public_key, require_signed))
+        report = asyncio.run(_verify(settings, public_key, anchor, require_signed))
     except CannotCheck as exc:
         print(f"clearsight audit verify: {exc}", file=sys.stderr)
         return EXIT_CANNOT_CHECK
@@ -86,6 +89,13 @@ def _platform_public_key(settings: Settings) -> bytes:
         raise CannotCheck(f"cannot read the platform signing key {key_path}: {exc}") from exc
 
 
+def _anchor(settings: Settings) -> Checkpoint | None:
+    try:
+        return read_anchor(settings.data_dir / ANCHOR_FILE)
+    except InvalidAnchor as exc:
+        raise CannotCheck(f"the anchor file is unreadable: {exc}") from exc
+
+
 def _check_database_exists(settings: Settings) -> None:
     """Refuse a SQLite file that does not exist (opening it would create an empty one)."""
     parsed = make_url(settings.effective_database_url)
@@ -93,10 +103,11 @@ def _check_database_exists(settings: Settings) -> None:
         raise CannotCheck(f"no database at {parsed.database} (check --config / CLEARSIGHT_DATA_DIR)")
 
 
-async def _verify(settings: Settings, public_key: bytes, require_signed: bool) -> VerifyReport:
+async def _verify(settings: Settings, public_key: bytes, anchor: Checkpoint | None,
+                  require_signed: bool) -> VerifyReport:
     engine = await _open(settings)
     try:
-        return await verify_chain(engine, public_key, require_signed=require_signed)
+        return await verify_chain(engine, public_key, anchor=anchor, require_signed=require_signed)
     except SQLAlchemyError as exc:
         raise CannotCheck(f"cannot read the audit log: {exc}") from exc
     finally:

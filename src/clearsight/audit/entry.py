@@ -31,7 +31,8 @@ TARGET_LENGTH = 255
 CLIENT_LENGTH = 64  # an IPv6 address is at most 45 characters
 GRANT_LENGTH = 64
 REASON_LENGTH = 2000
-MAX_DETAILS_BYTES = 16 * 1024  # canonical JSON of `details`
+MAX_DETAILS_BYTES = 16 * 1024  # canonical JSON of `details`, estimated from the values' sizes
+SCALAR_SIZE = 24  # what a number, true/false/null or the brackets of a container count against it
 TRUNCATED = "…"
 _REPLACEMENT = "\ufffd"  # stands in for NUL, which PostgreSQL text cannot hold
 
@@ -56,11 +57,10 @@ class AuditEvent:
         """The event as it is stored: text cleaned and bounded, `at` in UTC, details canonical."""
         if self.at.tzinfo is None or self.at.utcoffset() is None:
             raise InvalidAuditEvent(f"naive time {self.at.isoformat()}; use an aware UTC datetime")
-        details = _normalise_json(dict(self.details))
+        budget = [MAX_DETAILS_BYTES]
+        details = _normalise_json(dict(self.details), budget)
         if not isinstance(details, dict):
             raise InvalidAuditEvent("details must be a JSON object")
-        if len(canonical_json(details).encode()) > MAX_DETAILS_BYTES:
-            raise InvalidAuditEvent(f"details longer than {MAX_DETAILS_BYTES} bytes")
         return AuditEvent(
             action=normalise_text(str(self.action), ACTION_LENGTH),
             actor=normalise_text(self.actor, ACTOR_LENGTH),
@@ -126,11 +126,14 @@ def canonical_json(value: Any) -> str:
 
 
 def format_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 in UTC with microseconds and Z: 2026-01-02T03:04:05.123456Z."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def normalise_text(text: str, limit: int) -> str:
     """`text` as stored: lone surrogates and NUL replaced, cut to `limit` characters (ending in …)."""
+    if text.isascii() and "\x00" not in text and len(text) <= limit:
+        return text  # the common case, at no cost
     clean = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", _REPLACEMENT)
     return clean if len(clean) <= limit else clean[: limit - 1] + TRUNCATED
 
@@ -139,9 +142,12 @@ def _optional_text(text: str | None, limit: int) -> str | None:
     return None if text is None else normalise_text(text, limit)
 
 
-def _normalise_json(value: Any) -> JsonValue:
+def _normalise_json(value: Any, budget: list[int]) -> JsonValue:
+    """`value` with its text normalised; `budget` (a one-item list) is charged about its JSON size in bytes."""
     if isinstance(value, str):
+        _charge(budget, len(value) * (1 if value.isascii() else 3) + 3)
         return normalise_text(value, MAX_DETAILS_BYTES)
+    _charge(budget, SCALAR_SIZE)
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
@@ -151,10 +157,21 @@ def _normalise_json(value: Any) -> JsonValue:
     if isinstance(value, Mapping):
         if not all(isinstance(key, str) for key in value):
             raise InvalidAuditEvent("details keys must be strings")
-        return {normalise_text(key, ACTION_LENGTH): _normalise_json(item) for key, item in value.items()}
+        return {_normalise_key(key, budget): _normalise_json(item, budget) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_normalise_json(item) for item in value]
+        return [_normalise_json(item, budget) for item in value]
     raise InvalidAuditEvent(f"details hold a {type(value).__name__}, which is not JSON")
+
+
+def _normalise_key(key: str, budget: list[int]) -> str:
+    _charge(budget, len(key) + 4)
+    return normalise_text(key, ACTION_LENGTH)
+
+
+def _charge(budget: list[int], size: int) -> None:
+    budget[0] -= size
+    if budget[0] < 0:
+        raise InvalidAuditEvent(f"details longer than about {MAX_DETAILS_BYTES} bytes")
 
 
 def _event_of(entry: AuditEntry) -> AuditEvent:

@@ -20,16 +20,26 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearsight.audit.actions import SYSTEM_ACTOR, AuditAction
+from clearsight.audit.anchor import InvalidAnchor, read_anchor, write_anchor
 from clearsight.audit.checkpoints import Checkpoint, CheckpointKind, CheckpointPolicy, sign_checkpoint
 from clearsight.audit.entry import GENESIS_HASH, AuditEntry, AuditEvent, JsonObject, chain_entry
 from clearsight.audit.errors import AuditUnavailable
-from clearsight.audit.rows import CHECKPOINTS, ENTRIES, chain_head, checkpoint_values, entry_values, last_checkpoint
+from clearsight.audit.rows import (
+    CHECKPOINTS,
+    ENTRIES,
+    chain_head,
+    checkpoint_values,
+    entry_hash_at,
+    entry_values,
+    last_checkpoint,
+)
 from clearsight.registry.models import utc_now
 from clearsight.signing import SigningKey
 
@@ -37,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000  # entries per transaction
 MAX_PENDING = 10_000  # appends queued for the writer before callers wait to enqueue theirs
+GATHER_YIELDS = 3  # event-loop turns the writer lets pass before taking a batch (a resolved caller's next
+#                   append takes about that many to arrive; batches grow, an idle log waits no longer)
 
 
 @dataclass(slots=True)
@@ -57,8 +69,11 @@ class AuditLog:
         clock: Callable[[], datetime] = utc_now,
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
+        anchor: Path | None = None,
     ) -> None:
+        """`anchor`: the anchor file (`audit.anchor`); None keeps none (tests, embedding)."""
         self._sessions = sessions
+        self._anchor_path = anchor
         self._key = key
         self._policy = policy or CheckpointPolicy()
         self._clock = clock
@@ -71,6 +86,7 @@ class AuditLog:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._failure: str | None = None
+        self.batches_written = 0  # transactions that appended entries
 
     @property
     def head(self) -> tuple[int, str]:
@@ -83,18 +99,32 @@ class AuditLog:
         return self._signed_seq
 
     async def start(self) -> None:
-        """Read the head, sign it with a `start` checkpoint, start the writer; notes an unsigned tail."""
+        """Read the head, sign it with a `start` checkpoint, start the writer.
+
+        Notes in the chain itself (system entries) an unsigned tail left by the previous run, and a chain that
+        no longer reaches or matches the anchor file (truncated or rewritten while the platform was stopped).
+        """
         if self._task is not None:
             raise RuntimeError("the audit log is already started")
+        anchor = await self._read_anchor()
         async with self._sessions.begin() as session:
             head_seq, head_hash = await chain_head(session)
             previous = await last_checkpoint(session)
-            await self._insert_checkpoints(session, [self._sign(CheckpointKind.START, head_seq, head_hash)])
+            anchored_hash = await entry_hash_at(session, anchor.seq) if anchor is not None else None
+            start = self._sign(CheckpointKind.START, head_seq, head_hash)
+            await self._insert_checkpoints(session, [start])
         self._head_seq, self._head_hash = head_seq, head_hash
         self._mark_signed(head_seq)
         self._task = asyncio.create_task(self._run(), name="audit-writer")
         self._task.add_done_callback(self._on_writer_done)
         logger.info("audit log started at sequence %d", head_seq)
+        if anchor is not None and anchored_hash != anchor.hash and anchor.seq > 0:
+            logger.critical("audit chain does not match its anchor: the anchor signs entry %d (%s…), the database "
+                            "has %s", anchor.seq, anchor.hash[:16],
+                            f"{anchored_hash[:16]}… there" if anchored_hash else f"entries only up to {head_seq}")
+            await self.record(AuditAction.AUDIT_ANCHOR_MISMATCH, actor=SYSTEM_ACTOR, details={
+                "anchor_seq": anchor.seq, "anchor_hash": anchor.hash, "found_hash": anchored_hash,
+                "head_seq": head_seq})
         previous_seq = previous.seq if previous is not None else 0
         if head_seq > previous_seq:
             clean = previous is not None and previous.kind == CheckpointKind.STOP
@@ -105,6 +135,7 @@ class AuditLog:
             await self.record(AuditAction.AUDIT_UNSIGNED_TAIL, actor=SYSTEM_ACTOR, details={
                 "first": previous_seq + 1, "last": head_seq, "after_checkpoint": previous_seq,
                 "previous_stop": "clean" if clean else "unclean"})
+        await self._write_anchor([start])
 
     async def record(
         self,
@@ -156,6 +187,8 @@ class AuditLog:
             except TimeoutError:
                 await self._write([], CheckpointKind.PERIODIC)
                 continue
+            for _ in range(GATHER_YIELDS):
+                await asyncio.sleep(0)  # callers whose last entry was just committed queue their next one
             batch: list[_Pending] = []
             count = 0
             item: _Pending | None = first
@@ -209,6 +242,9 @@ class AuditLog:
         self._head_seq, self._head_hash = head_seq, head_hash
         if checkpoints:
             self._mark_signed(head_seq)
+            await self._write_anchor(checkpoints)
+        if entries:
+            self.batches_written += 1
         offset = 0
         for pending in batch:
             size = len(pending.events)
@@ -234,6 +270,28 @@ class AuditLog:
                         "them (resync checkpoint)", self._head_seq + 1, seq)
         self._head_seq, self._head_hash = seq, hash_
         self._mark_signed(seq)
+        await self._write_anchor(checkpoints)
+
+    async def _read_anchor(self) -> Checkpoint | None:
+        if self._anchor_path is None:
+            return None
+        try:
+            anchor = await asyncio.to_thread(read_anchor, self._anchor_path)
+        except InvalidAnchor as exc:
+            logger.critical("audit anchor unreadable, replaced at start: %s", exc)
+            return None
+        if anchor is not None and not anchor.signature_valid(self._key.public_bytes):
+            logger.critical("audit anchor %s is not signed by the platform key; replaced at start", self._anchor_path)
+            return None
+        return anchor
+
+    async def _write_anchor(self, checkpoints: list[Checkpoint]) -> None:
+        if self._anchor_path is None or not checkpoints:
+            return
+        try:
+            await asyncio.to_thread(write_anchor, self._anchor_path, checkpoints[-1])
+        except OSError as exc:
+            logger.error("audit anchor %s not written: %s", self._anchor_path, exc)
 
     def _sign(self, kind: CheckpointKind, seq: int, hash_: str) -> Checkpoint:
         return sign_checkpoint(self._key, kind, seq, hash_, self._clock())

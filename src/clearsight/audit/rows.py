@@ -66,3 +66,8 @@ async def chain_head(session: AsyncSession) -> tuple[int, str]:
 async def last_checkpoint(session: AsyncSession) -> Checkpoint | None:
     row = (await session.execute(select(*CHECKPOINT_COLUMNS).order_by(CHECKPOINTS.c.id.desc()).limit(1))).first()
     return None if row is None else checkpoint_from_row(row)
+
+
+async def entry_hash_at(session: AsyncSession, seq: int) -> str | None:
+    hash_ = await session.scalar(select(ENTRIES.c.hash).where(ENTRIES.c.seq == seq))
+    return None if hash_ is None else str(hash_)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from clearsight.audit.actions import AuditAction
 from clearsight.audit.checkpoints import Checkpoint, CheckpointKind
 from clearsight.audit.entry import GENESIS_HASH, AuditEntry
 from clearsight.audit.rows import (
@@ -108,8 +109,12 @@ class VerifyReport:
         self.findings.append(Finding(seq, kind, severity, detail))
 
 
-async def verify_chain(engine: AsyncEngine, public_key: bytes, *, require_signed: bool = False) -> VerifyReport:
-    """Check the audit chain in the database of `engine` against the platform's public key (raw Ed25519)."""
+async def verify_chain(engine: AsyncEngine, public_key: bytes, *, anchor: Checkpoint | None = None,
+                       require_signed: bool = False) -> VerifyReport:
+    """Check the audit chain in the database of `engine` against the platform's public key (raw Ed25519).
+
+    `anchor`: the checkpoint of the anchor file (`audit.anchor`), which the chain must still reach and match.
+    """
     report = VerifyReport()
     async with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -118,8 +123,10 @@ async def verify_chain(engine: AsyncEngine, public_key: bytes, *, require_signed
             walker = _ChainWalker(connection, report)
             signed = await _check_checkpoints(connection, report, walker, public_key)
             await walker.finish()
-    report.head_seq, report.head_hash = walker.last_seq, walker.last_hash
-    _check_tail(report, signed, require_signed)
+            report.head_seq, report.head_hash = walker.last_seq, walker.last_hash
+            _check_tail(report, signed, require_signed)
+            if anchor is not None:
+                await _check_anchor(connection, report, anchor, signed, public_key)
     return report
 
 
@@ -191,6 +198,8 @@ class _ChainWalker:
         elif (computed := entry.computed_hash()) != entry.hash:
             report.add(entry.seq, FindingKind.HASH_MISMATCH,
                        f"stored hash {entry.hash[:16]}… but its content hashes to {computed[:16]}…: it was altered")
+        if entry.action == AuditAction.AUDIT_ANCHOR_MISMATCH:
+            _report_anchor_note(report, entry)
         self.last_seq, self.last_hash = entry.seq, entry.hash
 
     async def _seq_of_hash(self, hash_: str) -> int | None:
@@ -291,6 +300,48 @@ def _check_tail(report: VerifyReport, signed: Checkpoint | None, require_signed:
                    f"{span} after the last checkpoint ({signed.kind}, {_time(signed.signed_at)}): not signed yet; "
                    "the running platform signs within its checkpoint interval, or it stopped without signing",
                    Severity.ERROR if require_signed else Severity.WARNING)
+
+
+async def _check_anchor(connection: AsyncConnection, report: VerifyReport, anchor: Checkpoint,
+                        signed: Checkpoint | None, public_key: bytes) -> None:
+    """The chain must still reach the anchor file's checkpoint, with the hash it signed."""
+    name = f"the anchor file's {anchor.kind} checkpoint of {_time(anchor.signed_at)} at sequence {anchor.seq}"
+    if not anchor.signature_valid(public_key):
+        report.add(max(anchor.seq, 1), FindingKind.CHECKPOINT_SIGNATURE_INVALID,
+                   f"{name} is not signed by the platform key")
+        return
+    if anchor.seq == 0:
+        return
+    signed_seq = signed.seq if signed is not None else 0
+    if anchor.seq > report.head_seq:
+        if signed_seq < anchor.seq:  # otherwise the checkpoints in the database said so already
+            report.add(report.head_seq + 1, FindingKind.MISSING_AFTER_CHECKPOINT,
+                       f"{_span(report.head_seq + 1, anchor.seq)}: gone, and the checkpoints that signed them too; "
+                       f"{name} shows they existed: the tail was truncated")
+        return
+    stored = await connection.scalar(select(ENTRIES.c.hash).where(ENTRIES.c.seq == anchor.seq))
+    if stored is not None and stored != anchor.hash:
+        report.add(anchor.seq, FindingKind.CHECKPOINT_MISMATCH,
+                   f"entry {anchor.seq}'s hash is not the one {name} signed: the chain was rewritten up to it")
+    elif signed_seq < anchor.seq:
+        report.add(signed_seq + 1, FindingKind.CHECKPOINT_MISMATCH,
+                   f"the checkpoints after sequence {signed_seq} were removed from the database ({name} exists)")
+
+
+def _report_anchor_note(report: VerifyReport, entry: AuditEntry) -> None:
+    """A start that found the chain not reaching, or not matching, the anchor left this note."""
+    details = entry.details
+    anchor_seq, head_seq = details.get("anchor_seq"), details.get("head_seq")
+    if not isinstance(anchor_seq, int) or not isinstance(head_seq, int):
+        return
+    if details.get("found_hash") is None:
+        report.add(head_seq + 1, FindingKind.MISSING_AFTER_CHECKPOINT,
+                   f"{_span(head_seq + 1, anchor_seq)}: removed while the platform was stopped (its anchor file "
+                   f"had signed them; noted when it started again, entry {entry.seq})")
+    else:
+        report.add(anchor_seq, FindingKind.CHECKPOINT_MISMATCH,
+                   f"entry {anchor_seq} differed from the one the anchor file signed when the platform started "
+                   f"again (noted in entry {entry.seq}): rewritten while it was stopped")
 
 
 def _span(first: int, last: int) -> str:
