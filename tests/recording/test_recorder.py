@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ async def hub() -> AsyncIterator[StreamHub]:
 
 
 @pytest.fixture
-def executor() -> AsyncIterator[ThreadPoolExecutor]:  # type: ignore[misc]
+def executor() -> Iterator[ThreadPoolExecutor]:
     pool = ThreadPoolExecutor(2)
     yield pool
     pool.shutdown()
