@@ -240,10 +240,10 @@ class ChannelRecorder:
                 if delay > 0:
                     await asyncio.sleep(delay)
         finally:
-            self._consumer = None
             stream.unsubscribe(consumer)
             result = await loop.run_in_executor(self._writes, writer.close)
             await self._apply(result, writer)
+            self._consumer = None  # only now: stop() cancels a recorder without a consumer
 
     @staticmethod
     def _drain(consumer: Consumer, first: HubItem) -> tuple[list[TimedItem], StreamEnd | None]:

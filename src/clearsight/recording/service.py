@@ -178,10 +178,10 @@ class RecordingService:
     async def _apply_policies(self) -> None:
         now = datetime.now(self.settings.local_tz).astimezone(self.settings.local_tz)
         wanted = {channel_id for channel_id in self._known if self.effective_policy(channel_id).records_at(now)}
-        for channel_id in sorted(set(self.recorders) - wanted):
-            recorder = self.recorders.pop(channel_id)
-            logger.info("channel %d: recording stops (policy)", channel_id)
-            await recorder.stop()
+        stopping = [self.recorders.pop(channel_id) for channel_id in sorted(set(self.recorders) - wanted)]
+        for recorder in stopping:
+            logger.info("channel %d: recording stops (policy)", recorder.channel_id)
+        await asyncio.gather(*(recorder.stop() for recorder in stopping))
         for channel_id in sorted(wanted - set(self.recorders)):
             policy = self.effective_policy(channel_id)
             recorder = ChannelRecorder(channel_id, self._known[channel_id], streams=self._streams, store=self.store,
