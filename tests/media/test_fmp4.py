@@ -184,3 +184,22 @@ def test_annex_b_is_converted_as_ffmpeg_converts_it() -> None:
     _, reference = _ffmpeg_output(variants)
     assert ours == reference
     assert len(_decode(_run(variants)[0].data + b"".join(ours))) == len(variants)
+
+
+def test_keyframes_repeating_the_parameter_sets_in_use_are_not_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import clearsight.media.fmp4 as fmp4
+
+    reads: list[bytes] = []
+    read = fmp4.video_parameters
+
+    def counting(codec: Codec, access_unit: bytes) -> object:
+        reads.append(access_unit)
+        return read(codec, access_unit)
+
+    monkeypatch.setattr(fmp4, "video_parameters", counting)
+    frames = _frames("h264", Codec.H264)
+    keyframes = [f for f in frames if f.keyframe]
+    assert len(keyframes) >= 3
+    out = _run(frames)
+    assert len(reads) == 1 and len([o for o in out if isinstance(o, InitSegment)]) == 1
+    assert [o.keyframe for o in out if isinstance(o, MediaFragment)] == [f.keyframe for f in frames]

@@ -25,7 +25,7 @@ from typing import Any
 import av
 
 from clearsight.media.es import Codec, EsFrame
-from clearsight.media.fmp4_fragment import media_fragment
+from clearsight.media.fmp4_fragment import START_CODE, media_fragment
 from clearsight.media.parameter_sets import ParameterSetError, VideoParameters, video_parameters
 
 logger = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class Fmp4Fragmenter:
             return []
         self.frames_in += 1
         out: list[Fmp4Output] = []
-        if frame.keyframe:
+        if frame.keyframe and not self._repeats_parameter_sets(frame.data):
             try:
                 parameters = video_parameters(frame.codec, frame.data)
             except ParameterSetError as exc:
@@ -159,6 +159,15 @@ class Fmp4Fragmenter:
         data = media_fragment(self._sequence, dts, duration, frame.data, frame.keyframe)
         out.append(MediaFragment(data, frame.keyframe, dts, duration))
         return out
+
+    def _repeats_parameter_sets(self, access_unit: bytes) -> bool:
+        """The keyframe begins with exactly the parameter sets in use (as encoders repeat them before each IDR):
+        reading them again would find the same, so they are not read (that costs a scan of the whole frame)."""
+        parameters = self.parameters
+        if parameters is None or not access_unit.startswith(parameters.parameter_sets):
+            return False
+        after = len(parameters.parameter_sets)
+        return access_unit.startswith(START_CODE, after) or access_unit.startswith(b"\x00" + START_CODE, after)
 
     def _restart(self, parameters: VideoParameters, keyframe: bytes) -> InitSegment:
         if self.parameters is not None:
