@@ -56,8 +56,13 @@ async def runner(platform: RecordedPlatform, signing_key: SigningKey) -> AsyncIt
 
 
 @pytest.fixture
-async def client(platform: RecordedPlatform, runner: ExportRunner) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=_app(platform, runner), raise_app_exceptions=False)
+def app(platform: RecordedPlatform, runner: ExportRunner) -> FastAPI:
+    return _app(platform, runner)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         yield client
 
@@ -81,8 +86,9 @@ async def _until(client: httpx.AsyncClient, headers: dict[str, str], export_id: 
         await asyncio.sleep(0.05)
 
 
-async def test_lifecycle_pending_running_done_download(client: httpx.AsyncClient, platform: RecordedPlatform,
-                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_lifecycle_pending_running_done_download(client: httpx.AsyncClient, app: FastAPI,
+                                                       platform: RecordedPlatform, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     release = threading.Event()
     real = runner_module.build_package
 
@@ -118,6 +124,13 @@ async def test_lifecycle_pending_running_done_download(client: httpx.AsyncClient
     assert report.intact and report.trusted and report.files_checked == 2
     assert report.manifest is not None and report.manifest.created_by == "oper"
     assert report.manifest.reason == "case 2026-0042"
+
+    audit = [e for e in app.state.services.audit.entries if e.action.startswith("export.")]
+    assert [(e.action, e.actor, e.target, e.reason) for e in audit] == [
+        ("export.create", "oper", created["id"], "case 2026-0042"),
+        ("export.download", "oper", created["id"], "case 2026-0042")]
+    assert audit[0].details["channels"] == list(platform.channel_ids) and audit[0].details["watermark"] is True
+    assert audit[1].details["size"] == done["size"]
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -1,17 +1,19 @@
 """`/api/v1/exports`: evidence exports of recorded video, built in the background, downloaded as a signed zip.
 
 Operators and administrators may export; each sees their own exports, administrators see all (another
-user's export answers 404 to anyone else, as if it did not exist).
+user's export answers 404 to anyone else, as if it did not exist). Requesting an export is audited as
+`export.create` and every download as `export.download`, recorded before the package is handed out.
 """
 
 from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import FileResponse
 
 from clearsight.access.users import Role
+from clearsight.api.auditing import client_address
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.export_schemas import ExportCreate, ExportOut, ExportPageOut, SigningKeyOut
 from clearsight.api.params import DEFAULT_PAGE_SIZE, Limit, Offset
@@ -19,6 +21,7 @@ from clearsight.api.ports import ExportRecord, ExportsPort
 from clearsight.api.problems import PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
 from clearsight.api.security import Operator
 from clearsight.api.tokens import Principal
+from clearsight.audit import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +57,8 @@ async def _visible(services: ApiServices, user: Principal, export_id: str) -> Ex
 
 
 @router.post("", status_code=202)
-async def create_export(services: Services, user: Operator, body: ExportCreate, response: Response) -> ExportOut:
+async def create_export(request: Request, services: Services, user: Operator, body: ExportCreate,
+                        response: Response) -> ExportOut:
     """Queue an export; 202 with the export (pending). Poll `GET /exports/{id}` until it is done or failed."""
     exports = _exports(services)
     errors = [{"loc": ["body", "channels", index], "msg": f"no channel {channel_id}", "type": "unknown_channel"}
@@ -65,6 +69,10 @@ async def create_export(services: Services, user: Operator, body: ExportCreate, 
                       title="Request validation failed", extensions={"errors": errors})
     record = await exports.submit(created_by=user.username, reason=body.reason, channels=body.channels,
                                   start=body.start, end=body.end, watermark=body.watermark)
+    await services.audit.record(AuditAction.EXPORT_CREATE, actor=user.username, target=record.id,
+                                client=client_address(request), reason=body.reason,
+                                details={"channels": list(body.channels), "start": body.start.isoformat(),
+                                         "end": body.end.isoformat(), "watermark": body.watermark})
     response.headers["Location"] = f"{EXPORTS_PATH}/{record.id}"
     return _out(record)
 
@@ -92,7 +100,8 @@ async def get_export(services: Services, user: Operator, export_id: str = Export
 
 @router.get("/{export_id}/download", response_class=FileResponse,
             responses={200: {"content": {ZIP_MEDIA_TYPE: {}}, "description": "The package."}})
-async def download_export(services: Services, user: Operator, export_id: str = ExportId) -> FileResponse:
+async def download_export(request: Request, services: Services, user: Operator,
+                          export_id: str = ExportId) -> FileResponse:
     """The package: MP4 files, manifest.json, manifest.sig and public_key.pem in one zip."""
     record = await _visible(services, user, export_id)
     if record.state != "done":
@@ -100,5 +109,8 @@ async def download_export(services: Services, user: Operator, export_id: str = E
     path = await _exports(services).package(export_id)
     if path is None:
         raise Problem(410, f"the package of export {export_id} is no longer on the platform")
+    await services.audit.record(AuditAction.EXPORT_DOWNLOAD, actor=user.username, target=export_id,
+                                client=client_address(request), reason=record.reason,
+                                details={"size": record.size, "channels": list(record.channels)})
     logger.info("export %s downloaded by %s", export_id, user.username)
     return FileResponse(path, media_type=ZIP_MEDIA_TYPE, filename=path.name)
