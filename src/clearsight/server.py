@@ -15,6 +15,8 @@ import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from clearsight.access.service import AccessControl
+from clearsight.access.store import AccessStore
 from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
 from clearsight.api.login_guard import LoginThrottle
@@ -60,6 +62,7 @@ class Platform:
     recordings: RecordingService
     audit: AuditLog
     audit_search: AuditSearch
+    access: AccessControl | None = None  # grants and share requests (docs/access.md); always set by running_platform
 
 
 async def _db_ping(engine: AsyncEngine) -> bool:
@@ -135,17 +138,20 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     await service.start()
     freeze_long_lived()
     recordings: RecordingService | None = None
+    access = AccessControl(AccessStore(sessions), audit)
     try:
         await audit.start()
         await exports.start()
         streams = ChannelStreams(hub, registry, service)
         recordings = _recording_service(settings, RecordingStore(sessions), streams, registry)
         await recordings.start()
+        access.start()
         yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports,
-                       recordings, audit, AuditSearch(sessions))
+                       recordings, audit, AuditSearch(sessions), access)
     finally:
         if recordings is not None:
             await recordings.stop()  # before the hub: the recorders close their files while the streams run
+        await access.close()
         await exports.close()
         await hls.close()
         await hub.close()
@@ -162,7 +168,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
                          db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
                          audit_log=platform.audit, audit_reader=platform.audit_search, login_guard=LoginThrottle(),
-                         exports=platform.exports, recordings=platform.recordings)
+                         exports=platform.exports, recordings=platform.recordings, access=platform.access)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)

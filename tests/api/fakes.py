@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from clearsight.access.policy import ChannelScope
 from clearsight.api.ports import LoginThrottled
 from clearsight.gb28181.manscdp import AlarmStatus, DeviceStatus
 from clearsight.registry.records import GroupKind, GroupRecord, Page
@@ -142,6 +143,7 @@ class FakeRegistry:
         online: bool | None = None,
         name_contains: str | None = None,
         region: str | None = None,
+        scope: ChannelScope | None = None,  # the app on fakes has no access control: always None
     ) -> FakePage[FakeChannel]:
         self._record(
             "list_channels",
@@ -159,7 +161,7 @@ class FakeRegistry:
         self._record("get_channel", channel_pk=channel_pk)
         return self.channels.get(channel_pk)
 
-    async def region_tree(self) -> Sequence[FakeRegion]:
+    async def region_tree(self, scope: ChannelScope | None = None) -> Sequence[FakeRegion]:
         self._record("region_tree")
         return self.regions
 

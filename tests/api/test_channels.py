@@ -11,7 +11,7 @@ from tests.api.session import assert_problem
 
 CHANNEL_FIELDS = {
     "id", "gb_id", "device_id", "name", "online", "civil_code", "longitude", "latitude", "ptz_type",
-    "parent_id", "business_group_id", "manufacturer", "model", "address",
+    "parent_id", "business_group_id", "manufacturer", "model", "address", "channel_class",
 }  # fmt: skip
 PTZ = "/api/v1/channels/1/ptz"
 

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 import clearsight
+from clearsight.access.service import AccessControl
 from clearsight.api.auditing import auditors_read_only, client_address
 from clearsight.api.deps import ApiServices
 from clearsight.api.docs import install_docs
@@ -44,7 +45,7 @@ from clearsight.api.problems import (
     problem_response,
 )
 from clearsight.api.routers import audit as audit_routes
-from clearsight.api.routers import auth, channels, devices, groups, health, live, metrics, regions
+from clearsight.api.routers import auth, channels, departments, devices, grants, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
 from clearsight.api.routers import recordings as recording_routes
@@ -93,6 +94,7 @@ def create_app(
     hls: HlsWindows | None = None,
     exports: ExportsPort | None = None,
     recordings: RecordingPort | None = None,
+    access: AccessControl | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
@@ -101,7 +103,9 @@ def create_app(
     (default: one in-memory log for both). `streams` (or a bare `hub`) holds the live streams, whose
     sources `control` opens; default: a new hub. `exports` builds evidence exports (without it their
     endpoints answer 503); `recordings` likewise serves recording policies, timelines and
-    legal holds. The web UI in `static_dir` is served at `/` when that directory exists.
+    legal holds. `access` decides who may do what to which channel (grants, share requests; docs/access.md);
+    without it only roles are checked, which `serve` never does. The web UI in `static_dir` is served at `/`
+    when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -131,11 +135,12 @@ def create_app(
         stream_tokens=StreamTokenService(settings.effective_secret_key(), settings.stream_token_ttl),
         exports=exports,
         recordings=recordings,
+        access=access,
     )
 
     device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions, groups, export_routes, recording_routes):
+    for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)

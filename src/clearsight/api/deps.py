@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
+from clearsight.access.service import AccessControl
 from clearsight.api.ports import DeviceControlPort, ExportsPort, LoginGuard, RecordingPort, RegistryPort, UsersPort
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
@@ -35,6 +36,7 @@ class ApiServices:
     stream_tokens: StreamTokenService
     exports: ExportsPort | None = None  # None: the export endpoints answer 503
     recordings: RecordingPort | None = None  # None: the recording endpoints answer 503
+    access: AccessControl | None = None  # None: roles only, no grants (tests of other concerns); docs/access.md
 
 
 async def get_services(request: Request) -> ApiServices:

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
+from clearsight.access.policy import ChannelScope
 from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
 
@@ -201,11 +202,14 @@ class RegistryPort(Protocol):
         online: bool | None = None,
         name_contains: str | None = None,
         region: str | None = None,
-    ) -> Page[ChannelRecord]: ...
+        scope: ChannelScope | None = None,
+    ) -> Page[ChannelRecord]:
+        """Only the channels `scope` admits when given (filtered in the query)."""
+        ...
 
     async def get_channel(self, channel_pk: int) -> ChannelRecord | None: ...
 
-    async def region_tree(self) -> Sequence[RegionNode]: ...
+    async def region_tree(self, scope: ChannelScope | None = None) -> Sequence[RegionNode]: ...
 
     async def list_groups(
         self, *, offset: int, limit: int, device_id: str | None = None, kind: GroupKind | None = None

@@ -75,6 +75,7 @@ class ChannelOut(Schema):
     manufacturer: str | None
     model: str | None
     address: str | None
+    channel_class: str = Field("public", description="public, restricted or sensitive (docs/access.md).")
 
 
 class ChannelPage(PageOut[ChannelOut]):

@@ -1,7 +1,9 @@
 """Short-lived signed tokens carried in stream URLs (WebSocket, HLS), where no Authorization header goes.
 
-A stream token names one channel and one user; it is signed with the platform's secret under its own JWT
-audience, so it cannot be used as an API token, nor an API token as a stream token.
+A stream token names one channel, one user and the grant the access was allowed under (none for
+administrators), so the stream paths can check that the grant still holds; it is signed with the
+platform's secret under its own JWT audience, so it cannot be used as an API token, nor an API token as a
+stream token.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class StreamGrant:
     username: str
     channel_id: int
     expires_at: datetime
+    grant_id: str | None = None  # the access grant the token was issued under; None for administrators
 
 
 def _utc_now() -> datetime:
@@ -41,9 +44,12 @@ class StreamTokenService:
         self.ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock
 
-    def issue(self, username: str, channel_id: int) -> tuple[str, datetime]:
+    def issue(self, username: str, channel_id: int, grant_id: str | None = None) -> tuple[str, datetime]:
         expires_at = self._clock().replace(microsecond=0) + self.ttl
-        claims = {"sub": username, "ch": channel_id, "aud": STREAM_AUDIENCE, "exp": int(expires_at.timestamp())}
+        claims: dict[str, str | int] = {"sub": username, "ch": channel_id, "aud": STREAM_AUDIENCE,
+                                        "exp": int(expires_at.timestamp())}
+        if grant_id is not None:
+            claims["gr"] = grant_id
         return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM), expires_at
 
     def verify(self, token: str, channel_id: int) -> StreamGrant:
@@ -57,4 +63,7 @@ class StreamTokenService:
             raise InvalidToken(f"token is for channel {claims['ch']}, not {channel_id}")
         if not isinstance(claims["sub"], str):
             raise InvalidToken("sub must be a string")
-        return StreamGrant(claims["sub"], channel_id, datetime.fromtimestamp(claims["exp"], UTC))
+        grant_id = claims.get("gr")
+        if grant_id is not None and not isinstance(grant_id, str):
+            raise InvalidToken("gr must be a string")
+        return StreamGrant(claims["sub"], channel_id, datetime.fromtimestamp(claims["exp"], UTC), grant_id)

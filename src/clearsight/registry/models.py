@@ -139,6 +139,11 @@ class Channel(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     ptz_type: Mapped[int | None] = mapped_column(Integer)  # 1 dome, 2 half-dome, 3 fixed, 4 remote-controlled
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
+    # Access control (clearsight.access, docs/access.md): set by administrators, never by a catalog.
+    channel_class: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
+    owner_department_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
 
     device: Mapped[Device] = relationship(back_populates="channels", lazy="raise")
 
@@ -171,6 +176,18 @@ class Group(Base):
     device: Mapped[Device] = relationship(back_populates="groups", lazy="raise")
 
 
+class Department(Base):
+    """An organisation whose users share grants (public security, traffic, …), with its home region."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH), unique=True)
+    # Channels in this region subtree belong to the department unless a channel names another owner.
+    home_region_code: Mapped[str | None] = mapped_column(String(REGION_CODE_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
 class User(Base):
     """A person who signs in to the platform."""
 
@@ -182,3 +199,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # administrator | operator | viewer | auditor | maintainer
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # None only for users outside every department (the first administrator).
+    department_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )

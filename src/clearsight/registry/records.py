@@ -98,6 +98,8 @@ class ChannelRecord:
     latitude: float | None
     ptz_type: int | None
     updated_at: datetime
+    channel_class: str = "public"  # public | restricted | sensitive (clearsight.access.policy.ChannelClass)
+    owner_department_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clearsight.access.channel_filter import scope_condition
+from clearsight.access.policy import ChannelScope
 from clearsight.gb28181.regions import InvalidCivilCode, region_path
 from clearsight.registry import catalog_writer as writer
 from clearsight.registry.catalog_rows import (
@@ -254,10 +256,14 @@ class RegistryStore:
         online: bool | None = None,
         name_contains: str | None = None,
         region: str | None = None,
+        scope: ChannelScope | None = None,
     ) -> Page[ChannelRecord]:
-        """Channels ordered by device and GB ID; `region` is a civil-code prefix."""
+        """Channels ordered by device and GB ID; `region` is a civil-code prefix; only those `scope` admits
+        (the caller's grants, `clearsight.access`) when given."""
         _check_page(offset, limit)
         conditions: list[ColumnElement[bool]] = []
+        if scope is not None:
+            conditions.append(scope_condition(scope))
         if device_id is not None:
             conditions.append(Channel.device_id == device_id)
         if online is not None:
@@ -394,8 +400,9 @@ class RegistryStore:
 
     # --- regions ---
 
-    async def region_tree(self) -> list[RegionNode]:
-        """The region tree, provinces first, with channel and online counts including descendants."""
+    async def region_tree(self, scope: ChannelScope | None = None) -> list[RegionNode]:
+        """The region tree, provinces first, with channel and online counts including descendants (counting
+        only the channels `scope` admits, when given)."""
         # Channels per node: group by each prefix length of the channels' region codes. The lengths are
         # literals so that SELECT and GROUP BY render the same expression on PostgreSQL.
         counts = []
@@ -407,7 +414,8 @@ class RegistryStore:
                     func.count().label("channels"),
                     func.sum(case((CHANNELS.c.online, 1), else_=0)).label("online"),
                 )
-                .where(func.length(CHANNELS.c.region_code) >= literal_column(str(length)))
+                .where(func.length(CHANNELS.c.region_code) >= literal_column(str(length)),
+                       *([scope_condition(scope)] if scope is not None else []))
                 .group_by(prefix)
             )
         per_code = counts[0].union_all(*counts[1:]).subquery()

@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Request
 
 from clearsight.api.auditing import audit_channel
+from clearsight.api.channel_access import PtzAccess, channel_facts, list_scope
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
@@ -22,7 +23,7 @@ from clearsight.api.ports import ChannelRecord
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.ptz_commands import ptz_hex
 from clearsight.api.schemas import ChannelOut, ChannelPage, CommandSent, PtzRequest
-from clearsight.api.security import Operator
+from clearsight.api.security import CurrentUser, Operator
 from clearsight.audit import AuditAction
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ async def _channel_or_404(services: ApiServices, channel_id: int) -> ChannelReco
 @router.get("")
 async def list_channels(
     services: Services,
+    user: CurrentUser,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
     device_id: DeviceIdFilter = None,
@@ -47,21 +49,29 @@ async def list_channels(
     name: NameFilter = None,
     region: RegionFilter = None,
 ) -> ChannelPage:
+    """The channels the caller may see (filtered by their grants in the query)."""
     page = await services.registry.list_channels(
-        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region
+        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region,
+        scope=await list_scope(services, user),
     )
     items = [ChannelOut.model_validate(channel) for channel in page.items]
     return ChannelPage(total=page.total, offset=offset, limit=limit, items=items)
 
 
 @router.get("/{channel_id}")
-async def get_channel(services: Services, channel_id: ChannelPk) -> ChannelOut:
+async def get_channel(services: Services, user: CurrentUser, channel_id: ChannelPk) -> ChannelOut:
+    """One channel, if the caller may see it (404 as for an unknown one otherwise)."""
+    scope = await list_scope(services, user)
+    facts = await channel_facts(services, channel_id) if scope is not None else None
+    if scope is not None and (facts is None or not scope.admits(facts)):
+        raise Problem(404, f"no channel {channel_id}")
     return ChannelOut.model_validate(await _channel_or_404(services, channel_id))
 
 
 @router.post("/{channel_id}/ptz", status_code=202)
 async def control_ptz(
-    request: Request, services: Services, user: Operator, channel_id: ChannelPk, command: PtzRequest
+    request: Request, services: Services, user: Operator, access: PtzAccess, channel_id: ChannelPk,
+    command: PtzRequest
 ) -> CommandSent:
     """Send a PTZ command; 202 once the device accepted the DeviceControl message."""
     channel = await _channel_or_404(services, channel_id)
@@ -74,5 +84,5 @@ async def control_ptz(
         user.username,
     )
     await audit_channel(services, AuditAction.PTZ, user.username, channel_id, request, channel=channel,
-                        command=command.model_dump(mode="json"))
+                        grant=access.grant_id, command=command.model_dump(mode="json"))
     return CommandSent()

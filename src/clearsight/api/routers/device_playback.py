@@ -22,6 +22,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from clearsight.access.users import Role
 from clearsight.api import device_playbacks
+from clearsight.api.channel_access import PlaybackAccess
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.device_playback_schemas import (
     MAX_RECORDINGS_SPAN_DAYS,
@@ -94,7 +95,7 @@ def _invalid(detail: str) -> Problem:
 
 
 @router.get("/channels/{channel_id}/device-recordings")
-async def device_recordings(services: Services, _user: CurrentUser, channel_id: ChannelPk,
+async def device_recordings(services: Services, _access: PlaybackAccess, channel_id: ChannelPk,
                             start: Annotated[UtcDatetime, Query(description="From (a time without zone is UTC).")],
                             end: Annotated[UtcDatetime, Query(description="Until.")]) -> DeviceRecordingsOut:
     """What the channel's device has recorded between `start` and `end` (a RecordInfo query, chunks assembled)."""
@@ -120,8 +121,8 @@ def _failure(channel_id: int, step: str, detail: str) -> Problem:
 
 
 @router.post("/channels/{channel_id}/device-playback")
-async def start_playback(request: Request, services: Services, user: CurrentUser, channel_id: ChannelPk,
-                         body: PlaybackIn) -> PlaybackOut:
+async def start_playback(request: Request, services: Services, user: CurrentUser, _access: PlaybackAccess,
+                         channel_id: ChannelPk, body: PlaybackIn) -> PlaybackOut:
     """Play back `start`..`end` from the device for this viewer; answers once video flows, with stream URLs."""
     port = _port(services)
     channel = await _channel(services, channel_id)

@@ -6,6 +6,7 @@ import logging
 
 from fastapi import APIRouter
 
+from clearsight.api.channel_access import list_scope
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
@@ -27,7 +28,7 @@ from clearsight.api.schemas import (
     DevicePasswordIn,
     DeviceStatusOut,
 )
-from clearsight.api.security import Administrator, Operator
+from clearsight.api.security import Administrator, CurrentUser, Operator
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ async def delete_device(services: Services, user: Administrator, device_id: Devi
 @router.get("/{device_id}/channels")
 async def list_device_channels(
     services: Services,
+    user: CurrentUser,
     device_id: DeviceId,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
@@ -89,9 +91,11 @@ async def list_device_channels(
     name: NameFilter = None,
     region: RegionFilter = None,
 ) -> ChannelPage:
+    """The device's channels that the caller may see."""
     await _device_or_404(services, device_id)
     page = await services.registry.list_channels(
-        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region
+        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region,
+        scope=await list_scope(services, user),
     )
     items = [ChannelOut.model_validate(channel) for channel in page.items]
     return ChannelPage(total=page.total, offset=offset, limit=limit, items=items)

@@ -15,13 +15,15 @@ from fastapi import Path as FastApiPath
 from starlette.responses import Response
 from starlette.websockets import WebSocketDisconnect
 
+from clearsight.access.policy import Grant
 from clearsight.api.auditing import audit_channel
+from clearsight.api.channel_access import LiveAccess
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.live_schemas import LiveOut, StreamStatsOut
 from clearsight.api.live_streams import channel_stream, stream_stats
 from clearsight.api.params import ChannelPk
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
-from clearsight.api.security import CurrentUser
+from clearsight.api.stream_tokens import StreamGrant
 from clearsight.api.tokens import InvalidToken
 from clearsight.audit import AuditAction
 from clearsight.channel_streams import stream_key
@@ -44,17 +46,21 @@ StreamToken = Annotated[str, Query(min_length=1, max_length=2048, description="T
 
 
 @router.post("/channels/{channel_id}/live")
-async def start_live(request: Request, services: Services, user: CurrentUser, channel_id: ChannelPk) -> LiveOut:
-    """Start (or join) the channel's live stream; answers once video flows, with signed stream URLs."""
+async def start_live(request: Request, services: Services, access: LiveAccess, channel_id: ChannelPk) -> LiveOut:
+    """Start (or join) the channel's live stream; answers once video flows, with signed stream URLs.
+
+    The URLs' token names the grant that allowed it; the stream ends when that grant is revoked or runs out.
+    """
+    user = access.user
     stream = await channel_stream(services, channel_id)
     parameters = stream.parameters
     assert parameters is not None  # a stream is ready only once it has an init segment
-    token, expires_at = services.stream_tokens.issue(user.username, channel_id)
+    token, expires_at = services.stream_tokens.issue(user.username, channel_id, access.grant_id)
     base = str(request.base_url).rstrip("/")
     ws_base = "ws" + base[4:] if base.startswith("http") else base
     path = f"{request.scope.get('root_path', '')}/api/v1/live/{channel_id}"
     logger.info("channel %d: live view handed to %s", channel_id, user.username)
-    await audit_channel(services, AuditAction.LIVE_START, user.username, channel_id, request)
+    await audit_channel(services, AuditAction.LIVE_START, user.username, channel_id, request, grant=access.grant_id)
     return LiveOut(channel_id=channel_id, ws_url=f"{ws_base}{path}/ws?token={token}",
                    hls_url=f"{base}{path}/index.m3u8?token={token}", expires_at=expires_at,
                    codec="h265" if parameters.codec.value == "h265" else "h264", mime=parameters.mime,
@@ -62,7 +68,7 @@ async def start_live(request: Request, services: Services, user: CurrentUser, ch
 
 
 @router.get("/channels/{channel_id}/live/stats")
-async def live_stats(services: Services, _user: CurrentUser, channel_id: ChannelPk) -> StreamStatsOut:
+async def live_stats(services: Services, _access: LiveAccess, channel_id: ChannelPk) -> StreamStatsOut:
     """Figures of the channel's running stream; 404 when none runs."""
     stream = services.hub.get(stream_key(channel_id))
     if stream is None:
@@ -72,8 +78,9 @@ async def live_stats(services: Services, _user: CurrentUser, channel_id: Channel
 
 @router.get("/channels/{channel_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "The current picture."}})
-async def snapshot(request: Request, services: Services, user: CurrentUser, channel_id: ChannelPk) -> Response:
+async def snapshot(request: Request, services: Services, access: LiveAccess, channel_id: ChannelPk) -> Response:
     """A JPEG of the current picture, decoded from the latest keyframe."""
+    user = access.user
     stream = await channel_stream(services, channel_id)
     keyframe = stream.last_keyframe
     if keyframe is None:
@@ -83,16 +90,25 @@ async def snapshot(request: Request, services: Services, user: CurrentUser, chan
     except SnapshotError as exc:
         raise Problem(502, f"snapshot of channel {channel_id} failed: {exc}") from exc
     logger.info("channel %d: snapshot taken by %s", channel_id, user.username)
-    await audit_channel(services, AuditAction.SNAPSHOT, user.username, channel_id, request)
+    await audit_channel(services, AuditAction.SNAPSHOT, user.username, channel_id, request, grant=access.grant_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-def _verify(services: ApiServices, token: str, channel_id: int) -> str:
+async def _verify(services: ApiServices, token: str, channel_id: int) -> tuple[StreamGrant, Grant | None]:
+    """The token's claims and its access grant, which must still be active; else 403."""
     try:
-        return services.stream_tokens.verify(token, channel_id).username
+        claims = services.stream_tokens.verify(token, channel_id)
     except InvalidToken as exc:
         logger.info("channel %d: stream token refused: %s", channel_id, exc.reason)
         raise Problem(403, "the stream token is invalid or expired") from exc
+    if claims.grant_id is None or services.access is None:
+        return claims, None
+    grant = await services.access.active_grant(claims.grant_id)
+    if grant is None:
+        logger.info("channel %d: stream token of %s refused: grant %s no longer active", channel_id,
+                    claims.username, claims.grant_id)
+        raise Problem(403, "the grant this stream was allowed under was revoked or has expired")
+    return claims, grant
 
 
 @router.websocket("/live/{channel_id}/ws")
@@ -100,11 +116,11 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     """fMP4 for MSE: a JSON `init` message, the init segment, then one binary fragment per frame."""
     services: ApiServices = websocket.app.state.services
     try:
-        username = services.stream_tokens.verify(token, channel_id).username
-    except InvalidToken as exc:
-        logger.info("channel %d: WebSocket refused: %s", channel_id, exc.reason)
-        await websocket.close(code=WS_POLICY_VIOLATION, reason="invalid or expired stream token")
+        claims, grant = await _verify(services, token, channel_id)
+    except Problem as exc:
+        await websocket.close(code=WS_POLICY_VIOLATION, reason=(exc.detail or "")[:120])
         return
+    username = claims.username
     try:
         stream = await channel_stream(services, channel_id)
     except Problem as exc:
@@ -115,14 +131,16 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     consumer = stream.subscribe(f"ws:{username}@{client}")
     started = time.monotonic()
     watcher = asyncio.create_task(_watch_client(websocket, consumer))
+    watching = services.access.streams.watching(grant, consumer) if services.access else contextlib.nullcontext()
     try:
-        await _send_stream(websocket, channel_id, stream, consumer)
+        with watching:
+            await _send_stream(websocket, channel_id, stream, consumer)
     except (WebSocketDisconnect, RuntimeError, OSError) as exc:
         logger.debug("channel %d: WebSocket of %s closed: %s", channel_id, username, exc)
     finally:
         watcher.cancel()
         stream.unsubscribe(consumer)
-        await audit_channel(services, AuditAction.LIVE_STOP, username, channel_id, websocket,
+        await audit_channel(services, AuditAction.LIVE_STOP, username, channel_id, websocket, grant=claims.grant_id,
                             duration_s=round(time.monotonic() - started, 3), transport="websocket")
 
 
@@ -168,7 +186,7 @@ async def _hls_window(services: ApiServices, channel_id: int) -> HlsWindow:
 @router.get("/live/{channel_id}/index.m3u8", response_class=Response,
             responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}})
 async def hls_playlist(request: Request, services: Services, channel_id: ChannelPk, token: StreamToken) -> Response:
-    _verify(services, token, channel_id)
+    await _verify(services, token, channel_id)
     window = await _hls_window(services, channel_id)
     if not window.segments and window.ended is None:
         with contextlib.suppress(TimeoutError):
@@ -179,7 +197,7 @@ async def hls_playlist(request: Request, services: Services, channel_id: Channel
 
 @router.get("/live/{channel_id}/init.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
 async def hls_init(services: Services, channel_id: ChannelPk, token: StreamToken) -> Response:
-    _verify(services, token, channel_id)
+    await _verify(services, token, channel_id)
     window = services.hls.get(stream_key(channel_id))
     if window is None or window.init is None:
         raise Problem(404, f"no HLS stream of channel {channel_id}; fetch the playlist first")
@@ -191,7 +209,7 @@ async def hls_init(services: Services, channel_id: ChannelPk, token: StreamToken
 async def hls_segment(
     services: Services, channel_id: ChannelPk, sequence: SegmentNumber, token: StreamToken
 ) -> Response:
-    _verify(services, token, channel_id)
+    await _verify(services, token, channel_id)
     window = services.hls.get(stream_key(channel_id))
     segment = window.segment(sequence) if window is not None else None
     if window is None or segment is None:

@@ -12,6 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime
 
+from clearsight.access.policy import Action
+from clearsight.access.users import Role
+from clearsight.api.channel_access import ManageAccess, PlaybackAccess, check_channel
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import ChannelPk
 from clearsight.api.ports import HoldAlreadyReleased, RecordingPort
@@ -83,7 +86,8 @@ def _hold_out(hold: LegalHoldRecord) -> LegalHoldOut:
 
 # --- policies --------------------------------------------------------------------------------------
 @router.get("/channels/{channel_id}/recording-policy")
-async def get_recording_policy(services: Services, _user: CurrentUser, channel_id: ChannelPk) -> RecordingPolicyOut:
+async def get_recording_policy(services: Services, _access: PlaybackAccess, channel_id: ChannelPk
+                               ) -> RecordingPolicyOut:
     """The channel's recording policy; `is_default` when it follows CLEARSIGHT_RECORDING_DEFAULT."""
     recordings = _recordings(services)
     await _known_channel(services, channel_id, recordings_count=False)
@@ -91,7 +95,7 @@ async def get_recording_policy(services: Services, _user: CurrentUser, channel_i
 
 
 @router.put("/channels/{channel_id}/recording-policy")
-async def put_recording_policy(services: Services, user: Operator, channel_id: ChannelPk,
+async def put_recording_policy(services: Services, user: Operator, _access: ManageAccess, channel_id: ChannelPk,
                                body: RecordingPolicyIn) -> RecordingPolicyOut:
     """Set the channel's policy; recording starts or stops within seconds."""
     recordings = _recordings(services)
@@ -107,7 +111,8 @@ async def put_recording_policy(services: Services, user: Operator, channel_id: C
 
 
 @router.delete("/channels/{channel_id}/recording-policy")
-async def delete_recording_policy(services: Services, user: Operator, channel_id: ChannelPk) -> RecordingPolicyOut:
+async def delete_recording_policy(services: Services, user: Operator, _access: ManageAccess,
+                                  channel_id: ChannelPk) -> RecordingPolicyOut:
     """Drop the channel's own policy: it follows CLEARSIGHT_RECORDING_DEFAULT again."""
     recordings = _recordings(services)
     await _known_channel(services, channel_id, recordings_count=False)
@@ -118,7 +123,7 @@ async def delete_recording_policy(services: Services, user: Operator, channel_id
 
 # --- timeline and thumbnails -----------------------------------------------------------------------
 @router.get("/channels/{channel_id}/recordings")
-async def channel_recordings(services: Services, _user: CurrentUser, channel_id: ChannelPk, start: Moment,
+async def channel_recordings(services: Services, _access: PlaybackAccess, channel_id: ChannelPk, start: Moment,
                              end: Moment) -> TimelineOut:
     """Covered ranges, gaps (with reasons) and segments of the channel within [start, end) (at most 31 days)."""
     recordings = _recordings(services)
@@ -142,7 +147,8 @@ async def channel_recordings(services: Services, _user: CurrentUser, channel_id:
 @router.get("/channels/{channel_id}/thumbnails", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}},
                              "description": "The thumbnail nearest to `at`; its moment in `X-Thumbnail-At`."}})
-async def channel_thumbnail(services: Services, _user: CurrentUser, channel_id: ChannelPk, at: Moment) -> Response:
+async def channel_thumbnail(services: Services, _access: PlaybackAccess, channel_id: ChannelPk,
+                            at: Moment) -> Response:
     """The recorded thumbnail nearest to `at` (within 5 minutes), for a timeline's hover."""
     recordings = _recordings(services)
     await _known_channel(services, channel_id)
@@ -159,9 +165,12 @@ async def channel_thumbnail(services: Services, _user: CurrentUser, channel_id: 
 async def create_legal_hold(services: Services, user: Operator, body: LegalHoldIn) -> LegalHoldOut:
     """Keep the channel's recordings in [start, end) from retention until the hold is released."""
     recordings = _recordings(services)
-    if (await services.registry.get_channel(body.channel_id) is None
-            and not await recordings.has_recordings(body.channel_id)):
+    if await services.registry.get_channel(body.channel_id) is not None:
+        await check_channel(services, user, Action.MANAGE, body.channel_id)
+    elif not await recordings.has_recordings(body.channel_id):
         raise _invalid(f"no channel {body.channel_id}", "body.channel_id")
+    elif user.role != Role.ADMINISTRATOR:  # a channel gone from the catalog: no grant scope reaches it
+        raise Problem(403, "only administrators may hold recordings of a channel no longer in the catalog")
     hold = await recordings.create_hold(body.channel_id, body.start, body.end, body.reason, user.username)
     return _hold_out(hold)
 
@@ -187,6 +196,11 @@ async def get_legal_hold(services: Services, _user: CurrentUser, hold_id: HoldId
 @router.delete("/legal-holds/{hold_id}")
 async def release_legal_hold(services: Services, user: Operator, hold_id: HoldId) -> LegalHoldOut:
     """Release the hold: it stays listed, with who released it and when; retention may then delete."""
+    held = await _recordings(services).get_hold(hold_id)
+    if held is not None and await services.registry.get_channel(held.channel_id) is not None:
+        await check_channel(services, user, Action.MANAGE, held.channel_id)
+    elif held is not None and user.role != Role.ADMINISTRATOR:
+        raise Problem(403, "only administrators may release holds of a channel no longer in the catalog")
     try:
         hold = await _recordings(services).release_hold(hold_id, user.username)
     except HoldAlreadyReleased as exc:
