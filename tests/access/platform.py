@@ -20,8 +20,8 @@ from clearsight.db import session_factory
 from clearsight.media.hub import MediaSource
 from clearsight.registry.records import ChannelRecordIn
 from clearsight.registry.store import RegistryStore
-from tests.api.fakes import FakeControl, FakeDatabase
-from tests.api.session import PASSWORD, SECRET, TOKEN_TTL
+from tests.api.fakes import PASSWORD, FakeControl, FakeDatabase
+from tests.api.session import SECRET, TOKEN_TTL
 
 DEVICE_ID = "34020000001320000001"
 IN_SCOPE_CIVIL_CODE = "34020000"  # region 3402, the department's grant
@@ -90,9 +90,9 @@ async def build_platform(engine: AsyncEngine) -> AccessPlatform:
     page = await registry.list_channels(offset=0, limit=100, device_id=DEVICE_ID)
     channels = []
     for record in page.items:
-        civil, cls = record.name.split("-")
-        await store.set_channel_class(record.id, ChannelClass(cls))
-        channels.append(MatrixChannel(record.id, civil == IN_SCOPE_CIVIL_CODE, ChannelClass(cls)))
+        civil, klass = record.name.split("-")
+        await store.set_channel_class(record.id, ChannelClass(klass))
+        channels.append(MatrixChannel(record.id, civil == IN_SCOPE_CIVIL_CODE, ChannelClass(klass)))
     grant = await access.create_grant(
         NewGrant(actions=frozenset(Action), scope_kind=ScopeKind.REGION, scope_values=("3402",),
                  max_class=GRANTED_UP_TO, department_id=department.id), "admin", None)
