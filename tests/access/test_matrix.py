@@ -65,6 +65,12 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/departments"): "names only",
     ("POST", "/api/v1/departments"): "administrators only",
     ("PUT", "/api/v1/users/{user_id}/department"): "administrators only",
+    ("GET", "/api/v1/share-requests"): "operators; requests of the caller's department (administrators: any)",
+    ("POST", "/api/v1/share-requests"): "operators; names channels but hands out nothing (the owner decides)",
+    ("GET", "/api/v1/share-requests/{request_id}"): "operators; parties to the request only",
+    ("POST", "/api/v1/share-requests/{request_id}/approve"): "the owning department's operators, or administrators",
+    ("POST", "/api/v1/share-requests/{request_id}/reject"): "likewise",
+    ("POST", "/api/v1/share-requests/{request_id}/revoke"): "likewise; revokes the grant, ending its streams",
     ("GET", "/api/v1/audit"): "administrators and auditors",
     ("GET", "/api/v1/audit/export"): "administrators and auditors",
 }

@@ -49,6 +49,7 @@ from clearsight.api.routers import auth, channels, departments, devices, grants,
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
 from clearsight.api.routers import recordings as recording_routes
+from clearsight.api.routers import share_requests as share_request_routes
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
@@ -140,7 +141,8 @@ def create_app(
 
     device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments):
+    for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments,
+                   share_request_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)
