@@ -241,9 +241,10 @@ class ChannelRecorder:
                     await asyncio.sleep(delay)
         finally:
             stream.unsubscribe(consumer)
-            result = await loop.run_in_executor(self._writes, writer.close)
-            await self._apply(result, writer)
-            self._consumer = None  # only now: stop() cancels a recorder without a consumer
+            try:
+                await self._apply(await loop.run_in_executor(self._writes, writer.close), writer)
+            finally:
+                self._consumer = None  # only now: stop() cancels a recorder without a consumer
 
     @staticmethod
     def _drain(consumer: Consumer, first: HubItem) -> tuple[list[TimedItem], StreamEnd | None]:
