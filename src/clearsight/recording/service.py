@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 PLATFORM_STOPPED = "platform stopped"
 CHANNEL_PAGE = 1000
+FULL_CHANNEL_RELOAD = 120.0  # seconds: the whole channel list is read at least this often (else only its length)
 
 
 class ChannelIdentity(Protocol):
@@ -96,6 +97,9 @@ class RecordingService:
         self._policy_changed = asyncio.Event()
         self._storage_trouble = asyncio.Event()
         self._known: dict[int, str] = {}  # channel id → GB ID, of channels that may be recorded
+        self._channel_total = -1  # channels in the registry at the last full reload
+        self._full_reload_at = 0.0
+        self._all_channels_seen: dict[int, str] = {}
         self._policies: dict[int, RecordingPolicy] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -158,13 +162,7 @@ class RecordingService:
         self._policies = {policy.channel_id: policy for policy in await self.store.list_policies()}
         known: dict[int, str] = {}
         if self.settings.default_mode is not RecordingMode.NONE:
-            offset = 0
-            while True:
-                page = await self._channels.list_channels(offset=offset, limit=CHANNEL_PAGE)
-                known.update((channel.id, channel.gb_id) for channel in page.items)
-                offset += len(page.items)
-                if not page.items or offset >= page.total:
-                    break
+            known = await self._all_channels()
         for channel_id, policy in self._policies.items():
             if policy.mode is not RecordingMode.NONE and channel_id not in known:
                 channel = self._known.get(channel_id)
@@ -174,6 +172,24 @@ class RecordingService:
                 if channel is not None:
                     known[channel_id] = channel
         self._known = known
+
+    async def _all_channels(self) -> dict[int, str]:
+        """Every channel (the default records them all): the whole list when its length changed or every
+        `FULL_CHANNEL_RELOAD` seconds, else the last one (a large registry is not read every few seconds)."""
+        loop = asyncio.get_running_loop()
+        total = (await self._channels.list_channels(offset=0, limit=1)).total
+        if total == self._channel_total and loop.time() - self._full_reload_at < FULL_CHANNEL_RELOAD:
+            return dict(self._all_channels_seen)
+        known: dict[int, str] = {}
+        offset = 0
+        while offset < total:
+            page = await self._channels.list_channels(offset=offset, limit=CHANNEL_PAGE)
+            if not page.items:
+                break
+            known.update((channel.id, channel.gb_id) for channel in page.items)
+            offset += len(page.items)
+        self._channel_total, self._full_reload_at, self._all_channels_seen = total, loop.time(), known
+        return dict(known)
 
     async def _apply_policies(self) -> None:
         now = datetime.now(self.settings.local_tz).astimezone(self.settings.local_tz)
