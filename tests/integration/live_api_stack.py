@@ -58,7 +58,10 @@ class LiveApiStack:
 
 
 @asynccontextmanager
-async def live_api_stack(data_dir: Path, **overrides: Any) -> AsyncIterator[LiveApiStack]:
+async def live_api_stack(data_dir: Path, *, with_access: bool = False, **overrides: Any
+                         ) -> AsyncIterator[LiveApiStack]:
+    """`overrides` are settings. `with_access` hands the app the platform's access control (grants, share
+    requests, streams ended by revocation, as `serve` does); without it only roles are checked."""
     http_port = free_port()
     settings = Settings(platform_id=PLATFORM_ID, sip_host="127.0.0.1", sip_port=free_port(), http_port=http_port,
                         data_dir=data_dir, device_password=DEVICE_PASSWORD, admin_password=ADMIN_PASSWORD,
@@ -66,7 +69,10 @@ async def live_api_stack(data_dir: Path, **overrides: Any) -> AsyncIterator[Live
     async with running_platform(settings) as platform:
         app = create_app(settings=settings, registry=platform.registry, users=platform.users,
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
-                         db_ping=lambda: asyncio.sleep(0, True), streams=platform.streams, hls=platform.hls)
+                         db_ping=lambda: asyncio.sleep(0, True), streams=platform.streams, hls=platform.hls,
+                         audit_log=platform.audit if with_access else None,
+                         audit_reader=platform.audit_search if with_access else None,
+                         access=platform.access if with_access else None)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_config=None,
                                                access_log=False, lifespan="off"))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
