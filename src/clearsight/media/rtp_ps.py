@@ -11,7 +11,8 @@ Devices are not believed blindly:
   and never again after a marker is followed by the same timestamp (a device that marks the end of each PES,
   or every packet). Until then, and for senders without markers, a frame's payloads are fed when the
   timestamp changes, together with the first payload of the next frame, and the demuxer's own rule ends the
-  frame (the next frame's PES): as late as feeding every payload as it arrives, but still a frame at a time.
+  frame as soon as that PES header with a new PTS is in: a frame interval later than at a marker, but still
+  a frame at a time.
 - A frame whose payloads pass MAX_PENDING_PAYLOADS is fed without waiting for its end (a device whose
   timestamp never changes).
 - A sequence gap (a packet lost, or given up on by the reorder buffer) damages the frame it falls in. Its
