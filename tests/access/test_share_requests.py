@@ -206,3 +206,17 @@ async def test_requests_are_checked(shares: Shares) -> None:
     assert (await shares.client.get(f"/api/v1/share-requests/{request_id}", headers=shares.headers["oper"])
             ).status_code == 200
     assert_problem(await shares.client.get("/api/v1/share-requests/12345", headers=shares.headers["oper"]), 404)
+
+
+async def test_only_the_owner_revokes_and_a_grant_revoked_directly_reads_revoked(shares: Shares) -> None:
+    request = (await shares.ask(actions=["live"])).json()
+    url = f"/api/v1/share-requests/{request['id']}"
+    approved = await shares.client.post(f"{url}/approve", json={}, headers=shares.headers["powner"])
+    grant_id = approved.json()["grant_id"]
+    assert_problem(await shares.client.post(f"{url}/revoke", headers=shares.headers["oper"]), 403)  # the requester
+    assert_problem(await shares.client.post(f"{url}/revoke", headers=shares.headers["audit"]), 403)  # read only
+    assert await shares.live("oper", shares.foreign[0].id) == 409
+    deleted = await shares.client.delete(f"/api/v1/grants/{grant_id}", headers=shares.headers["admin"])
+    assert deleted.status_code == 200, deleted.text
+    assert await shares.live("oper", shares.foreign[0].id) == 403
+    assert (await shares.client.get(url, headers=shares.headers["powner"])).json()["state"] == "revoked"

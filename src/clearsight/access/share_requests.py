@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from clearsight.access.models import AccessGrant, ShareRequest
 from clearsight.access.policy import Action, ChannelClass, Grant, ScopeKind, Subject
@@ -239,7 +240,7 @@ class ShareRequests:
                       client: str | None) -> ShareRecord:
         now = self._access.now()
         async with self._sessions.begin() as session:
-            row = await session.get(ShareRequest, request_id, with_for_update=True)
+            row = await _claim(session, request_id)
             if row is None or not _party(subject, row):
                 raise ShareNotFound(request_id)
             self._check_decider(subject, row)
@@ -290,7 +291,7 @@ class ShareRequests:
             raise ShareInvalid("state the reason for the rejection")
         now = self._access.now()
         async with self._sessions.begin() as session:
-            row = await session.get(ShareRequest, request_id, with_for_update=True)
+            row = await _claim(session, request_id)
             if row is None or not _party(subject, row):
                 raise ShareNotFound(request_id)
             self._check_decider(subject, row)
@@ -306,33 +307,50 @@ class ShareRequests:
 
     async def revoke(self, subject: Subject, request_id: int, client: str | None,
                      reason: str | None = None) -> ShareRecord:
-        """End an approved share at once: its grant is revoked and the grant's open streams end."""
-        now = self._access.now()
-        async with self._sessions.begin() as session:
-            row = await session.get(ShareRequest, request_id, with_for_update=True)
+        """End an approved share at once: its grant is revoked and the grant's open streams end.
+
+        The grant is revoked first (`AccessControl.revoke_grant`: stamped, streams ended, audited), then the
+        request marked: should the second step fail, access has ended all the same, and the request reads
+        `revoked` from its grant."""
+        async with self._sessions() as session:
+            row = await session.get(ShareRequest, request_id)
             if row is None or not _party(subject, row):
                 raise ShareNotFound(request_id)
             self._check_decider(subject, row)
             if row.state != ShareState.APPROVED.value:
                 raise ShareConflict(f"share request {request_id} is {row.state}, not approved")
-            row.state = ShareState.REVOKED.value
             grant_id = row.grant_id
-            await session.flush()
-            record = _record(row, now)
         grant = None
         if grant_id is not None:  # ends its streams and records permission.change
             grant = await self._access.revoke_grant(grant_id, subject.username, client)
+        now = self._access.now()
+        async with self._sessions.begin() as session:
+            row = await _claim(session, request_id)
+            if row is None:
+                raise ShareNotFound(request_id)
+            row.state = ShareState.REVOKED.value
+            await session.flush()
+            record = _record(row, now, grant)
         await self._audit.record(AuditAction.SHARE_DECISION, actor=subject.username, target=f"share:{record.id}",
                                  client=client, grant=grant_id, reason=reason,
                                  details={**_details(record), "decision": "revoke"})
         logger.info("share request %d revoked by %s", record.id, subject.username)
-        return _replace_grant(record, grant, self._access.now())
+        return record
 
     def _check_decider(self, subject: Subject, row: ShareRequest) -> None:
         if subject.is_administrator:
             return
         if subject.department_id != row.owner_department_id or subject.role not in DECIDING_ROLES:
             raise ShareForbidden("only the owning department's operators and administrators decide")
+
+
+async def _claim(session: AsyncSession, request_id: int) -> ShareRequest | None:
+    """The request row, after a write on it as the transaction's first statement: on SQLite that takes the
+    write lock up front (upgrading a stale read snapshot fails at once with "database is locked"); on
+    PostgreSQL it locks the row, so two decisions on one request are serialised."""
+    await session.execute(update(ShareRequest).where(ShareRequest.id == request_id)
+                          .values(state=ShareRequest.state))
+    return await session.get(ShareRequest, request_id)
 
 
 def _check_period(start: datetime, end: datetime, now: datetime) -> None:
@@ -360,7 +378,9 @@ def _actions(text: str) -> frozenset[Action]:
 def _record(row: ShareRequest, now: datetime, grant: Grant | None = None) -> ShareRecord:
     state = ShareState(row.state)
     ends = grant.valid_until if grant is not None and grant.valid_until is not None else row.period_end
-    if state is ShareState.APPROVED and ends <= now:
+    if state is ShareState.APPROVED and grant is not None and grant.revoked_at is not None:
+        state = ShareState.REVOKED  # its grant was revoked directly (DELETE /grants/{id})
+    elif state is ShareState.APPROVED and ends <= now:
         state = ShareState.EXPIRED
     return ShareRecord(id=row.id, requester_department_id=row.requester_department_id,
                        owner_department_id=row.owner_department_id, requested_by=row.requested_by,
@@ -373,9 +393,11 @@ def _record(row: ShareRequest, now: datetime, grant: Grant | None = None) -> Sha
 
 def _replace_grant(record: ShareRecord, grant: Grant | None, now: datetime) -> ShareRecord:
     state = record.state
-    if state is ShareState.APPROVED and grant is not None and grant.valid_until is not None \
-            and grant.valid_until <= now:
-        state = ShareState.EXPIRED
+    if state is ShareState.APPROVED and grant is not None:
+        if grant.revoked_at is not None:
+            state = ShareState.REVOKED
+        elif grant.valid_until is not None and grant.valid_until <= now:
+            state = ShareState.EXPIRED
     return replace(record, grant=grant, state=state)
 
 
