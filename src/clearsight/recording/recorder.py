@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -128,6 +129,7 @@ class ChannelRecorder:
         self._writer: SegmentWriter | None = None
         self._segment_id: int | None = None
         self._last_checkpoint = 0.0
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_end: datetime | None = None  # where the recorded video ends so far
         self._gap_id: int | None = None
         self._gap_start = utc_now()
@@ -234,7 +236,7 @@ class ChannelRecorder:
                     await self._apply(result, writer)
                 if end is not None:
                     return end.reason
-                await self._checkpoint(writer, loop.time())
+                self._checkpoint(writer, loop.time())
                 self._maybe_thumbnail(stream, writer, loop.time())
                 delay = self.settings.batch_interval - (loop.time() - batch_began)
                 if delay > 0:
@@ -266,8 +268,11 @@ class ChannelRecorder:
             if isinstance(event, SegmentOpened):
                 await self._gap_ends(event.facts.start_at)
                 self._segment_id = await self._store.add_segment(self.channel_id, self.channel_gb_id, event.facts)
-                self._last_checkpoint = asyncio.get_running_loop().time()
+                # Spread over the interval: recorders started together must not all checkpoint at once.
+                self._last_checkpoint = (asyncio.get_running_loop().time()
+                                         - random.uniform(0, self.settings.checkpoint_interval))
             elif isinstance(event, SegmentClosed):
+                await self._checkpoint_written()  # the final facts must not be overwritten by a late checkpoint
                 segment_id, self._segment_id = self._segment_id, None
                 if event.discarded:
                     if segment_id is not None:
@@ -288,13 +293,26 @@ class ChannelRecorder:
             if self._storage_trouble is not None:
                 self._storage_trouble.set()
 
-    async def _checkpoint(self, writer: SegmentWriter, now: float) -> None:
+    def _checkpoint(self, writer: SegmentWriter, now: float) -> None:
+        """Update the open segment's row in the background: the write loop never waits for the database."""
         if self._segment_id is None or now - self._last_checkpoint < self.settings.checkpoint_interval:
+            return
+        if self._checkpoint_task is not None and not self._checkpoint_task.done():
             return
         facts = writer.current
         if facts is not None:
             self._last_checkpoint = now
-            await self._store.update_segment(self._segment_id, facts, SegmentState.OPEN)
+            self._checkpoint_task = asyncio.create_task(
+                self._store.update_segment(self._segment_id, facts, SegmentState.OPEN))
+
+    async def _checkpoint_written(self) -> None:
+        task, self._checkpoint_task = self._checkpoint_task, None
+        if task is None:
+            return
+        try:
+            await task
+        except Exception:
+            logger.exception("channel %d: checkpoint of the open segment failed", self.channel_id)
 
     # --- gaps --------------------------------------------------------------------------------------
     async def _gap_begins(self, at: datetime, reason: str) -> None:
