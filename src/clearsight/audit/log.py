@@ -176,8 +176,8 @@ class AuditLog:
             raise AuditUnavailable("the audit log is not running")
         done: asyncio.Future[list[AuditEntry]] = asyncio.get_running_loop().create_future()
         await self._queue.put(_Pending(events, done))
-        # Shielded: a caller cancelled meanwhile does not take its entry out of the batch being written.
-        return await asyncio.shield(done)
+        # A caller cancelled meanwhile cancels only its wait: its entry stays queued and is written.
+        return await done
 
     async def _run(self) -> None:
         closing = False
