@@ -67,7 +67,6 @@ export function openForm({ title, body, submitLabel, danger = false, submit, cla
       }
       clear(error).append(failure instanceof FormError ? failure.message : problemText(failure));
       error.hidden = false;
-      error.focus?.();
     } finally {
       submitButton.disabled = false;
     }

@@ -26,6 +26,7 @@ export class SharingEntry {
 
   stop() {
     this.watch.stop();
+    for (const form of document.querySelectorAll('dialog.share-form[open]')) form.close(); // not over the login
     this.view.close();
     this.notices.remove();
   }

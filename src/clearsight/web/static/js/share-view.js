@@ -184,7 +184,7 @@ export class SharingView {
       ['Asked by', `${share.requested_by} on ${formatMoment(share.created_at)}`, ''],
       ['Decision', decisionText(share), 'share-card__decision'],
       ['Revoked', share.grant?.revoked_at ? formatMoment(share.grant.revoked_at) : null, ''],
-      ['Asked for', scope.narrowed ? `${share.channel_ids.map(names.channel).join(', ')} · `
+      ['Narrowed from', scope.narrowed ? `${share.channel_ids.map(names.channel).join(', ')} · `
         + `${share.actions.map(actionLabel).join(', ')} · ${formatPeriod(share.period_start, share.period_end)}` : null, 'muted'],
     ].filter(([, value]) => value);
     return h('li', { class: 'share-card', dataset: { shareId: share.id, state: share.state, direction } },
