@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -151,7 +150,6 @@ def _ask(page: Page, channel_ids: list[int], purpose: str, *, playback: bool) ->
 
 def test_a_narrowed_approval_plays_and_revocation_ends_the_tile(sharing: Sharing, contexts: tuple[Page, Page],
                                                                  page_errors: PageErrors) -> None:
-    started = time.monotonic()
     requester, owner = contexts
     purpose = "flooding at the underpass"
     _console(requester, sharing.base_url, REQUESTER)
@@ -207,7 +205,6 @@ def test_a_narrowed_approval_plays_and_revocation_ends_the_tile(sharing: Sharing
     expect(channel_row(requester, FIRST_NAME)).to_have_count(0, timeout=CATALOG_REFRESH_S * 1000)
     assert tile(requester, 0).get_attribute("data-channel-id") == str(sharing.first)  # ended, not emptied
     assert [m for m in page_errors.messages if "Failed to load resource" not in m] == []
-    assert time.monotonic() - started < 60
 
 
 def test_a_rejection_reaches_the_requester_with_its_reason(sharing: Sharing, contexts: tuple[Page, Page]) -> None:
