@@ -119,9 +119,10 @@ class AccessStore:
     async def set_user_department(self, user_id: int, department_id: int | None) -> bool:
         """False when there is no such user; raises UnknownDepartment."""
         async with self._sessions.begin() as session:
-            if department_id is not None and await session.get(Department, department_id) is None:
-                raise UnknownDepartment(department_id)
+            # the write first: it takes SQLite's write lock before any read (see _claim_grant)
             result = await session.execute(update(User).where(User.id == user_id).values(department_id=department_id))
+            if department_id is not None and await session.get(Department, department_id) is None:
+                raise UnknownDepartment(department_id)  # rolls the update back
             return bool(getattr(result, "rowcount", 0))
 
     async def subject(self, user_id: int) -> Subject | None:
@@ -150,10 +151,10 @@ class AccessStore:
 
     async def set_channel_owner(self, channel_id: int, department_id: int | None) -> bool:
         async with self._sessions.begin() as session:
-            if department_id is not None and await session.get(Department, department_id) is None:
-                raise UnknownDepartment(department_id)
             result = await session.execute(
                 update(Channel).where(Channel.id == channel_id).values(owner_department_id=department_id))
+            if department_id is not None and await session.get(Department, department_id) is None:
+                raise UnknownDepartment(department_id)  # rolls the update back
             return bool(getattr(result, "rowcount", 0))
 
     async def owner_of(self, channel: ChannelAccessFacts) -> int | None:
@@ -224,7 +225,7 @@ class AccessStore:
                            ) -> Grant | None:
         """Stamp the grant revoked (once: a second revocation keeps the first); None when there is none."""
         async def revoke(s: AsyncSession) -> Grant | None:
-            row = await s.get(AccessGrant, grant_id)
+            row = await _claim_grant(s, grant_id)
             if row is None:
                 return None
             if row.revoked_at is None:
@@ -240,6 +241,14 @@ class AccessStore:
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self._sessions
+
+
+async def _claim_grant(session: AsyncSession, grant_id: str) -> AccessGrant | None:
+    """The grant row after a write on it as the transaction's first statement: on SQLite a transaction that
+    reads first and writes later fails at once with "database is locked" when another writer committed in
+    between (a stale snapshot cannot be upgraded); writing first takes the lock up front, waiting for it."""
+    await session.execute(update(AccessGrant).where(AccessGrant.id == grant_id).values(id=AccessGrant.id))
+    return await session.get(AccessGrant, grant_id)
 
 
 def _department(row: Department) -> DepartmentRecord:
