@@ -193,6 +193,8 @@ async def test_requests_are_checked(shares: Shares) -> None:
     assert_problem(await shares.ask(department_id=2**63), 422)
     assert_problem(await shares.client.get(f"/api/v1/grants?department_id={2**70}", headers=shares.headers["admin"]),
                    422)
+    assert_problem(await shares.client.put("/api/v1/users/1/department", json={"department_id": 999_999},
+                                           headers=shares.headers["admin"]), 422)
     assert_problem(await shares.client.get("/api/v1/channels?offset=99999999999999999999",
                                            headers=shares.headers["admin"]), 422)
     assert_problem(await shares.ask(purpose=" "), 422)

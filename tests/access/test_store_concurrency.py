@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clearsight.access.policy import Action, ChannelClass, ScopeKind
-from clearsight.access.store import AccessStore, NewGrant
+from clearsight.access.store import AccessStore, NewGrant, UnknownDepartment
 from clearsight.access.users import Role, UserStore
 from clearsight.db import session_factory
 from clearsight.registry.models import Department
@@ -42,6 +43,8 @@ async def test_department_changes_and_revocations_survive_concurrent_writers(db_
     async def department_changes() -> None:
         for i in range(ROUNDS):
             assert await store.set_user_department(int(user.id), departments[i % 2].id)
+            with pytest.raises(UnknownDepartment):
+                await store.set_user_department(int(user.id), 999_999)
 
     async def revocations() -> None:
         for grant in grants:
@@ -49,3 +52,5 @@ async def test_department_changes_and_revocations_survive_concurrent_writers(db_
             assert revoked is not None and revoked.revoked_at is not None
 
     await asyncio.gather(other_writer(), other_writer(), department_changes(), revocations())
+    subject = await store.subject(int(user.id))
+    assert subject is not None and subject.department_id == departments[(ROUNDS - 1) % 2].id

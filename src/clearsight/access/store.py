@@ -119,11 +119,12 @@ class AccessStore:
     async def set_user_department(self, user_id: int, department_id: int | None) -> bool:
         """False when there is no such user; raises UnknownDepartment."""
         async with self._sessions.begin() as session:
-            # the write first: it takes SQLite's write lock before any read (see _claim_grant)
-            result = await session.execute(update(User).where(User.id == user_id).values(department_id=department_id))
+            # a no-op write first takes SQLite's write lock before any read (see _claim_grant)
+            claimed = await session.execute(update(User).where(User.id == user_id).values(id=User.id))
             if department_id is not None and await session.get(Department, department_id) is None:
-                raise UnknownDepartment(department_id)  # rolls the update back
-            return bool(getattr(result, "rowcount", 0))
+                raise UnknownDepartment(department_id)
+            await session.execute(update(User).where(User.id == user_id).values(department_id=department_id))
+            return bool(getattr(claimed, "rowcount", 0))
 
     async def subject(self, user_id: int) -> Subject | None:
         """The active user as access control sees them (role and department as stored now)."""
@@ -151,11 +152,12 @@ class AccessStore:
 
     async def set_channel_owner(self, channel_id: int, department_id: int | None) -> bool:
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(Channel).where(Channel.id == channel_id).values(owner_department_id=department_id))
+            claimed = await session.execute(update(Channel).where(Channel.id == channel_id).values(id=Channel.id))
             if department_id is not None and await session.get(Department, department_id) is None:
-                raise UnknownDepartment(department_id)  # rolls the update back
-            return bool(getattr(result, "rowcount", 0))
+                raise UnknownDepartment(department_id)
+            await session.execute(
+                update(Channel).where(Channel.id == channel_id).values(owner_department_id=department_id))
+            return bool(getattr(claimed, "rowcount", 0))
 
     async def owner_of(self, channel: ChannelAccessFacts) -> int | None:
         """The department owning the channel (module docstring), None when no department does."""
