@@ -188,6 +188,15 @@ async def test_requests_are_checked(shares: Shares) -> None:
     assert "requesting department" in problem["detail"]
     assert_problem(await shares.ask(channel_ids=[own, shares.foreign[0].id]), 422)  # two owners
     assert_problem(await shares.ask(channel_ids=[999_999]), 422)
+    # keys beyond a 64-bit column are refused as invalid, not passed to the database (was a 500)
+    assert_problem(await shares.ask(channel_ids=[2**70]), 422)
+    assert_problem(await shares.ask(department_id=2**63), 422)
+    assert_problem(await shares.client.get(f"/api/v1/grants?department_id={2**70}", headers=shares.headers["admin"]),
+                   422)
+    assert_problem(await shares.client.put("/api/v1/users/1/department", json={"department_id": 999_999},
+                                           headers=shares.headers["admin"]), 422)
+    assert_problem(await shares.client.get("/api/v1/channels?offset=99999999999999999999",
+                                           headers=shares.headers["admin"]), 422)
     assert_problem(await shares.ask(purpose=" "), 422)
     assert_problem(await shares.ask(actions=["fly"]), 422)
     for username, status in (("view", 403), ("audit", 403)):

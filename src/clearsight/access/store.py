@@ -119,10 +119,12 @@ class AccessStore:
     async def set_user_department(self, user_id: int, department_id: int | None) -> bool:
         """False when there is no such user; raises UnknownDepartment."""
         async with self._sessions.begin() as session:
+            # a no-op write first takes SQLite's write lock before any read (see _claim_grant)
+            claimed = await session.execute(update(User).where(User.id == user_id).values(id=User.id))
             if department_id is not None and await session.get(Department, department_id) is None:
                 raise UnknownDepartment(department_id)
-            result = await session.execute(update(User).where(User.id == user_id).values(department_id=department_id))
-            return bool(getattr(result, "rowcount", 0))
+            await session.execute(update(User).where(User.id == user_id).values(department_id=department_id))
+            return bool(getattr(claimed, "rowcount", 0))
 
     async def subject(self, user_id: int) -> Subject | None:
         """The active user as access control sees them (role and department as stored now)."""
@@ -150,11 +152,12 @@ class AccessStore:
 
     async def set_channel_owner(self, channel_id: int, department_id: int | None) -> bool:
         async with self._sessions.begin() as session:
+            claimed = await session.execute(update(Channel).where(Channel.id == channel_id).values(id=Channel.id))
             if department_id is not None and await session.get(Department, department_id) is None:
                 raise UnknownDepartment(department_id)
-            result = await session.execute(
+            await session.execute(
                 update(Channel).where(Channel.id == channel_id).values(owner_department_id=department_id))
-            return bool(getattr(result, "rowcount", 0))
+            return bool(getattr(claimed, "rowcount", 0))
 
     async def owner_of(self, channel: ChannelAccessFacts) -> int | None:
         """The department owning the channel (module docstring), None when no department does."""
@@ -224,7 +227,7 @@ class AccessStore:
                            ) -> Grant | None:
         """Stamp the grant revoked (once: a second revocation keeps the first); None when there is none."""
         async def revoke(s: AsyncSession) -> Grant | None:
-            row = await s.get(AccessGrant, grant_id)
+            row = await _claim_grant(s, grant_id)
             if row is None:
                 return None
             if row.revoked_at is None:
@@ -240,6 +243,14 @@ class AccessStore:
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self._sessions
+
+
+async def _claim_grant(session: AsyncSession, grant_id: str) -> AccessGrant | None:
+    """The grant row after a write on it as the transaction's first statement: on SQLite a transaction that
+    reads first and writes later fails at once with "database is locked" when another writer committed in
+    between (a stale snapshot cannot be upgraded); writing first takes the lock up front, waiting for it."""
+    await session.execute(update(AccessGrant).where(AccessGrant.id == grant_id).values(id=AccessGrant.id))
+    return await session.get(AccessGrant, grant_id)
 
 
 def _department(row: Department) -> DepartmentRecord:

@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from clearsight.access.policy import Action, ChannelClass, Grant, ScopeKind
+from clearsight.api.params import RowKey
 from clearsight.api.schemas import Schema, UtcDatetime
 from clearsight.gb28181.regions import InvalidCivilCode, region_path
 
@@ -44,7 +45,7 @@ class DepartmentOut(Schema):
 
 
 class UserDepartmentIn(Schema):
-    department_id: int | None = Field(description="None takes the user out of every department.")
+    department_id: RowKey | None = Field(description="None takes the user out of every department.")
 
 
 class ChannelClassIn(Schema):
@@ -57,8 +58,8 @@ class ChannelClassOut(Schema):
 
 
 class GrantIn(Schema):
-    department_id: int | None = Field(None, description="The department granted (or give user_id).")
-    user_id: int | None = Field(None, description="The user granted (or give department_id).")
+    department_id: RowKey | None = Field(None, description="The department granted (or give user_id).")
+    user_id: RowKey | None = Field(None, description="The user granted (or give department_id).")
     actions: list[Action] = Field(min_length=1)
     scope_kind: ScopeKind
     scope_values: list[str] = Field(min_length=1, max_length=MAX_SCOPE_VALUES,
@@ -128,12 +129,12 @@ def parse_hours(text: str) -> tuple[int, int]:
 
 
 class ShareRequestIn(Schema):
-    channel_ids: list[int] = Field(min_length=1, max_length=MAX_SCOPE_VALUES)
+    channel_ids: list[RowKey] = Field(min_length=1, max_length=MAX_SCOPE_VALUES)
     actions: list[Action] = Field(min_length=1)
     purpose: str = Field(min_length=1, max_length=MAX_PURPOSE)
     period_start: UtcDatetime
     period_end: UtcDatetime
-    department_id: int | None = Field(None, description="Requesting department (administrators only; "
+    department_id: RowKey | None = Field(None, description="Requesting department (administrators only; "
                                                           "default: the caller's).")
 
     @model_validator(mode="after")
@@ -147,7 +148,7 @@ class ShareRequestIn(Schema):
 
 class ShareDecisionIn(Schema):
     note: str | None = Field(None, max_length=MAX_PURPOSE)
-    channel_ids: list[int] | None = Field(None, description="Approve only these (a subset of the request).")
+    channel_ids: list[RowKey] | None = Field(None, description="Approve only these (a subset of the request).")
     actions: list[Action] | None = Field(None, description="Approve only these actions (a subset).")
     period_end: UtcDatetime | None = Field(None, description="End the grant earlier than requested.")
     max_class: ChannelClass = Field(ChannelClass.SENSITIVE, description="Highest class the grant reaches.")

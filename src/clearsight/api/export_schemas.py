@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from clearsight.api.params import MAX_CHANNEL_PK
+from clearsight.api.params import RowKey
 from clearsight.api.schemas import PageOut, Schema, UtcDatetime
 
 MAX_EXPORT_CHANNELS = 16
@@ -16,7 +16,7 @@ MAX_REASON_LENGTH = 255  # the exports table's reason column
 
 ExportStateName = Literal["pending", "running", "done", "failed"]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REASON_LENGTH)]
-ChannelKey = Annotated[int, Field(ge=1, le=MAX_CHANNEL_PK)]
+ChannelKey = RowKey
 
 
 class ExportCreate(BaseModel):

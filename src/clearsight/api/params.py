@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import Field
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_NAME_FILTER = 64
 MAX_DEVICE_ID = 64  # GB/T 28181 IDs are 20 digits; some devices register longer, non-standard ones
-MAX_CHANNEL_PK = 2**63 - 1  # a surrogate key is a signed 64-bit column
+MAX_ROW_KEY = 2**63 - 1  # surrogate keys are signed 64-bit columns; larger numbers cannot name a row
+MAX_CHANNEL_PK = MAX_ROW_KEY
+MAX_OFFSET = 2**31 - 1
 
-Offset = Annotated[int, Query(ge=0, description="Number of matches to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Number of matches to skip.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]
 OnlineFilter = Annotated[bool | None, Query(description="Only online (true) or offline (false) ones.")]
 NameFilter = Annotated[
@@ -28,4 +31,8 @@ RegionFilter = Annotated[
 DeviceIdFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_DEVICE_ID)]
 
 DeviceId = Annotated[str, Path(min_length=1, max_length=MAX_DEVICE_ID, description="Device GB/T 28181 ID.")]
+RowKey = Annotated[int, Field(ge=1, le=MAX_ROW_KEY)]
+"""A surrogate key in a request body."""
+RowKeyFilter = Annotated[int | None, Query(ge=1, le=MAX_ROW_KEY)]
+
 ChannelPk = Annotated[int, Path(ge=1, le=MAX_CHANNEL_PK, description="Channel surrogate key (`id`).")]

@@ -7,19 +7,20 @@ from pydantic import Field, model_validator
 from clearsight.access.policy import Action, ChannelClass
 from clearsight.access.share_requests import MAX_CHANNELS, ShareRecord, ShareState
 from clearsight.api.access_schemas import GrantOut
+from clearsight.api.params import RowKey
 from clearsight.api.schemas import Schema, UtcDatetime
 
 MAX_TEXT = 1000
 
 
 class ShareAskIn(Schema):
-    channel_ids: list[int] = Field(min_length=1, max_length=MAX_CHANNELS,
+    channel_ids: list[RowKey] = Field(min_length=1, max_length=MAX_CHANNELS,
                                    description="Channels of one other department.")
     actions: list[Action] = Field(min_length=1)
     purpose: str = Field(min_length=1, max_length=MAX_TEXT)
     period_start: UtcDatetime | None = Field(None, description="Default: now.")
     period_end: UtcDatetime | None = Field(None, description="Default: 7 days after the start; at most 30 days.")
-    department_id: int | None = Field(None, ge=1, description="Requesting department (administrators only; "
+    department_id: RowKey | None = Field(None, description="Requesting department (administrators only; "
                                                                "default: the caller's).")
 
     @model_validator(mode="after")

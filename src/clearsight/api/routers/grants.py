@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 
 from clearsight.access.policy import HoursOfDay
 from clearsight.access.service import AccessControl
@@ -13,6 +13,7 @@ from clearsight.access.store import AccessError, NewGrant
 from clearsight.api.access_schemas import GrantIn, GrantOut, parse_hours
 from clearsight.api.auditing import client_address
 from clearsight.api.deps import ApiServices, Services
+from clearsight.api.params import RowKeyFilter
 from clearsight.api.problems import PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
 from clearsight.api.security import Administrator
 
@@ -30,8 +31,8 @@ def access_of(services: ApiServices) -> AccessControl:
 
 @router.get("")
 async def list_grants(services: Services, _user: Administrator,
-                      department_id: Annotated[int | None, Query(ge=1)] = None,
-                      user_id: Annotated[int | None, Query(ge=1)] = None,
+                      department_id: RowKeyFilter = None,
+                      user_id: RowKeyFilter = None,
                       include_revoked: bool = False) -> list[GrantOut]:
     grants = await access_of(services).store.list_grants(department_id=department_id, user_id=user_id,
                                                          include_revoked=include_revoked)
