@@ -16,7 +16,8 @@ from clearsight.media.payload import PayloadKind
 from clearsight.sim import live_stream
 from clearsight.sim.rtp_stream import RtpStream, StreamPayload
 from clearsight.sim.video import EncodedFrame
-from tests.integration.test_live import CHANNEL_ID, DEVICE_ID, Stack, next_frames, stack
+from tests.integration.live_api_stack import PlatformStack
+from tests.integration.test_live import CHANNEL_ID, DEVICE_ID, next_frames, stack
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +42,8 @@ def decode_in_order(frames: list[EsFrame]) -> list[av.VideoFrame]:
 
 
 @pytest.mark.parametrize(("payload", "transport", "kind"), CASES, ids=[f"{c[0]}-{c[1].value}" for c in CASES])
-async def test_live_view_of_a_device_sending_ts_or_raw_h264(stack: Stack, payload: str, transport: MediaTransport,
-                                                           kind: PayloadKind) -> None:
+async def test_live_view_of_a_device_sending_ts_or_raw_h264(stack: PlatformStack, payload: str,
+                                                           transport: MediaTransport, kind: PayloadKind) -> None:
     stack.sim.live.payload(CHANNEL_ID, payload)
     session = await stack.platform.gb28181.live.open(DEVICE_ID, CHANNEL_ID, transport=transport)
     assert session.payload_kind is kind
@@ -83,7 +84,8 @@ class _NoiseRtpStream(RtpStream):
         return [bytes([0x80 | self._random.randrange(128)]) + self._random.randbytes(900) for _ in range(8)]
 
 
-async def test_a_payload_of_no_known_kind_fails_at_payload(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_payload_of_no_known_kind_fails_at_payload(stack: PlatformStack,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     def noise(payload: StreamPayload, ssrc: int, **_options: object) -> RtpStream:
         return _NoiseRtpStream(ssrc)
 
