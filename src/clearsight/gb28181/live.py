@@ -264,6 +264,8 @@ class LiveSessionManager:
                         session.channel_id, session.device_id, offered.value, plan.transport.value)
         if plan.expected_ssrc is not None and plan.ssrc_changed:
             receiver.expect_ssrc(plan.expected_ssrc.value)
+        if plan.parameter_sets:  # raw H.264/H.265 whose device sends SPS/PPS only in the SDP can still start
+            receiver.remember_parameter_sets(plan.parameter_sets)
         await self._open_media(session, plan)
         await self._await_media(session)
 

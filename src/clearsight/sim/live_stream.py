@@ -8,13 +8,15 @@ offered ``y=`` SSRC, on the transport of the platform's offer (UDP, or TCP in ei
 Switches for tests: `mute(channel)` answers INVITE but sends no RTP (also mid-stream: sending stops until
 unmuted); `reject(channel, status)` answers INVITE with that status; `bye(channel)` ends the channel's
 streams with a BYE from the device; `drop_media(channel)` closes the media connections without a BYE;
-`payload(channel, "ps" | "ts" | "h264")` picks what the channel's next streams carry (the SDP answer still
-says PS, as such devices do).
+`payload(channel, "ps" | "ts" | "h264" | "h264-sprop")` picks what the channel's next streams carry (the SDP
+answer still says PS, as such devices do; for "h264-sprop", raw H.264 without SPS/PPS in band, the answer says
+H264 and gives them in ``sprop-parameter-sets``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +24,13 @@ from datetime import datetime
 from clearsight.gb28181.sdp_build import build_answer
 from clearsight.sim.device import SimulatedChannel, SimulatedDevice
 from clearsight.sim.device_streams import DeviceStream, DeviceStreams, Emit
-from clearsight.sim.rtp_stream import ReplaySource, StreamPayload, rtp_stream_for
+from clearsight.sim.rtp_stream import (
+    H264_PARAMETER_SET_TYPES,
+    ReplaySource,
+    StreamPayload,
+    nal_units,
+    rtp_stream_for,
+)
 from clearsight.sim.video import ClipLibrary, LiveEncoder
 from clearsight.sip.dialog import Dialog
 from clearsight.sip.endpoint import IncomingRequest, SipEndpoint, TransactionTimeout
@@ -37,6 +45,16 @@ REPLAY_CLIP_SECONDS = 2.0  # the load mode's clip: two GOPs at the encoder's one
 MUTE_POLL_INTERVAL = 0.05
 # Seconds the device's own BYE may take to be answered.
 BYE_TIMEOUT = 5.0
+
+
+@functools.cache
+def live_parameter_sets() -> tuple[bytes, ...]:
+    """The SPS and PPS of every live stream (and replay clip): they depend only on the encoder's settings, so one
+    picture encoded here tells them. Blocking: call it in a worker thread."""
+    encoder = LiveEncoder(LIVE_WIDTH, LIVE_HEIGHT, LIVE_FPS)
+    frames = encoder.encode_test_picture(channel_name="", now=datetime.now().astimezone(), marker=(0.0, 0.0))
+    keyframe = next(frame for frame in [*frames, *encoder.flush()] if frame.keyframe)
+    return tuple(nal for nal in nal_units(keyframe.data) if nal[0] & 0x1F in H264_PARAMETER_SET_TYPES)
 
 
 @dataclass(slots=True)
@@ -71,7 +89,7 @@ class LiveStreamer(DeviceStreams[_Stream]):
             self.rejections[channel_id] = status
 
     def payload(self, channel_id: str, kind: StreamPayload | str) -> StreamPayload:
-        """What the channel's streams answered from now on carry: "ps" (the default), "ts" or "h264".
+        """What the channel's streams answered from now on carry: "ps" (the default), "ts", "h264" or "h264-sprop".
 
         Raises ValueError for another kind. Streams already running keep theirs.
         """
@@ -123,12 +141,14 @@ class LiveStreamer(DeviceStreams[_Stream]):
         offer = await self._read_offer(incoming, device, channel_id, "invite")
         if offer is None:
             return
+        payload = self.payloads.get(channel_id, StreamPayload.PS)
+        sprop = await asyncio.to_thread(live_parameter_sets) if payload is StreamPayload.H264_SPROP else ()
         sink, port, transport = await self._open_sink(offer, channel_id)
-        body = build_answer(offer=offer, device_id=channel_id, media_host=self._local_host, media_port=port)
+        body = build_answer(offer=offer, device_id=channel_id, media_host=self._local_host, media_port=port,
+                            h264_parameter_sets=sprop)
         tag = self._endpoint.new_tag()
         stream = _Stream(request.call_id, device, channel, offer, sink, transport,
-                         Dialog.from_uas_request(request, tag), incoming.peer,
-                         payload=self.payloads.get(channel_id, StreamPayload.PS))
+                         Dialog.from_uas_request(request, tag), incoming.peer, payload=payload)
         await self._accept(incoming, stream, tag, body)
         self._emit("invite", device=device.device_id, channel=channel_id, status=200,
                    ssrc=offer.ssrc.text if offer.ssrc else None, media=f"{offer.host}:{offer.stream.port}",
