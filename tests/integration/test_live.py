@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import pytest
 
+from clearsight.gb28181.errors import DeviceOffline
 from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.ssrc import StreamKind
 from clearsight.media.es import EsFrame
@@ -31,6 +32,15 @@ SECOND_CHANNEL_ID = "34020000001310000003"
 async def stack(tmp_path: Path) -> AsyncIterator[PlatformStack]:
     async with platform_stack(stack_settings(tmp_path / "platform")) as running:
         yield running
+
+
+async def test_live_view_of_an_offline_device_raises_device_offline_and_sends_nothing(stack: PlatformStack) -> None:
+    assert await stack.sim.register(stack.sim.devices[DEVICE_ID], expires=0)
+    live = stack.platform.gb28181.live
+    with pytest.raises(DeviceOffline) as caught:
+        await live.open(DEVICE_ID, CHANNEL_ID)
+    assert caught.value.device_id == DEVICE_ID
+    assert stack.count("invite") == 0 and live.sessions == [] and live.ssrcs.in_use(StreamKind.PLAY) == 0
 
 
 async def next_frames(queue: asyncio.Queue[EsFrame], count: int, within: float) -> list[EsFrame]:
