@@ -8,7 +8,10 @@ installed wheel without an `alembic.ini`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,31 @@ def create_engine(url: str, **engine_options: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions on `engine`; objects stay readable after commit (no implicit reload in async code)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class WriteTransactions:
+    """Write transactions on `sessions`; on SQLite, one at a time.
+
+    SQLite has one writer at a time; concurrent writers wait in its busy handler, which sleeps in growing
+    steps (up to 100 ms). Queuing a store's writers on a lock instead keeps each write prompt. PostgreSQL
+    writers run concurrently.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        self.serialized = bind is not None and bind.dialect.name == "sqlite"
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction, committed on leaving (rolled back on an exception)."""
+        if not self.serialized:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._lock, self._sessions.begin() as session:
+            yield session
 
 
 def async_url(url: str | URL) -> URL:

@@ -351,6 +351,32 @@ def test_wrong_direction_is_noted() -> None:
     assert plan.notes == ("device answered a=recvonly for a stream it must send",)
 
 
+def test_sprop_parameter_sets_of_h264_come_out_in_order() -> None:
+    # RFC 6184 §8.2.1's example: an SPS and a PPS, the second with "=" padding, names in any case.
+    plan = negotiate(_answer("a=rtpmap:98 H264/90000",
+                             "a=fmtp:98 profile-level-id=42A01E; packetization-mode=1; "
+                             "Sprop-Parameter-Sets=Z0IACpZTBYmI,aMljiA==", m="m=video 9000 RTP/AVP 98"), _offer())
+    assert plan.parameter_sets == (bytes.fromhex("6742000a96530589 88"), bytes.fromhex("68c96388"))
+    assert plan.parameter_sets[0][0] & 0x1F == 7 and plan.parameter_sets[1][0] & 0x1F == 8  # SPS, PPS
+    assert plan.notes == ()
+
+
+def test_sprop_vps_sps_pps_of_h265_without_padding_and_a_broken_value_noted() -> None:
+    vps, sps, pps = b"\x40\x01\x0c\x01\xff", b"\x42\x01\x01\x01\x60\x00", b"\x44\x01\xc1\x72"
+    plan = negotiate(_answer("a=rtpmap:99 H265/90000",
+                             "a=fmtp:99 sprop-pps=RAHBcg;sprop-sps=QgEBAWAA;sprop-vps=QAEMAf8=",
+                             "a=fmtp:100 sprop-parameter-sets=not*base64", m="m=video 9000 RTP/AVP 99"), _offer())
+    assert plan.parameter_sets == (vps, sps, pps)  # VPS, SPS, PPS whatever the order written
+    assert plan.notes == ("device chose payload type 99, which was not offered",
+                          "sprop-parameter-sets of payload type 100 is not base64 ('not*base64'); ignored")
+
+
+def test_fmtp_lines_by_payload_type() -> None:
+    media = _answer("a=fmtp:96 a=1; b = 2 ;;junk", "a=fmtp:x a=1", "a=fmtp:300 a=1", "a=fmtp:97").stream
+    assert media.fmtp == {96: {"a": "1", "b": "2"}, 97: {}}
+    assert negotiate(_answer(), _offer()).parameter_sets == ()
+
+
 # --- building offers ------------------------------------------------------------------------------
 
 
@@ -511,6 +537,16 @@ def test_answer_with_another_ssrc_simulates_a_stubborn_device() -> None:
     plan = negotiate(answer, offer)
     assert plan.ssrc_changed
     assert plan.expected_ssrc == Ssrc(630886)
+
+
+def test_answer_with_parameter_sets_is_raw_h264_whose_sprop_the_platform_reads_back() -> None:
+    offer = _offer()
+    sps, pps = bytes.fromhex("6742000a96530589 88"), bytes.fromhex("68c96388")
+    body = build_answer(offer=offer, device_id="dev", media_host="10.0.0.9", media_port=15060,
+                        h264_parameter_sets=[sps, pps])
+    assert b"a=fmtp:98 packetization-mode=1;sprop-parameter-sets=Z0IACpZTBYmI,aMljiA==\r\n" in body
+    plan = negotiate(parse_sdp(body), offer)
+    assert (plan.codec, plan.payload_type, plan.parameter_sets, plan.notes) == (Codec.H264, 98, (sps, pps), ())
 
 
 def test_answer_to_captured_offers(stored_capture: Body) -> None:

@@ -17,16 +17,13 @@ from pathlib import Path
 import av
 import pytest
 
-from clearsight.config import Settings
 from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.playback import FILE_ENDED, PlaybackAction, PlaybackControlError, PlaybackSession
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.ssrc import StreamKind
-from clearsight.server import Platform, running_platform
 from clearsight.sim.clock_reader import clock_seconds, read_clock
-from clearsight.sim.simulator import Simulator, SimulatorConfig
 from clearsight.sim.video import clock_text
-from tests.integration.processes import ADMIN_PASSWORD, DEVICE_PASSWORD, PLATFORM_ID, free_port
+from tests.integration.live_api_stack import PlatformStack, platform_stack, stack_settings
 
 pytestmark = pytest.mark.integration
 
@@ -39,41 +36,11 @@ FPS = 25
 DAY = 86_400.0
 
 
-@dataclass(slots=True)
-class Stack:
-    platform: Platform
-    sim: Simulator
-    events: list[dict[str, object]]
-
-    async def wait_event(self, kind: str, within: float = 10.0, **fields: object) -> dict[str, object]:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if event.get("event") == kind and all(event.get(k) == v for k, v in fields.items()):
-                    return event
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} event {fields} within {within} s; got {self.events[-10:]}")
-
-
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    settings = Settings(platform_id=PLATFORM_ID, sip_host="127.0.0.1", sip_port=free_port(), http_port=free_port(),
-                        data_dir=tmp_path / "platform", device_password=DEVICE_PASSWORD,
-                        admin_password=ADMIN_PASSWORD)
-    async with running_platform(settings) as platform:
-        events: list[dict[str, object]] = []
-        sim = Simulator(SimulatorConfig(platform_host="127.0.0.1", platform_port=settings.sip_port,
-                                        platform_id=PLATFORM_ID, password=DEVICE_PASSWORD, channels=2,
-                                        record_history=HISTORY, record_segment=SEGMENT, record_chunk=RECORD_CHUNK),
-                        events.append)
-        result = Stack(platform, sim, events)
-        await sim.start()
-        try:
-            assert await sim.register_all() == 1
-            await result.wait_event("catalog_sent", device=DEVICE_ID)
-            yield result
-        finally:
-            await sim.close()
+async def stack(tmp_path: Path) -> AsyncIterator[PlatformStack]:
+    async with platform_stack(stack_settings(tmp_path / "platform"), record_history=HISTORY, record_segment=SEGMENT,
+                              record_chunk=RECORD_CHUNK) as running:
+        yield running
 
 
 @dataclass(slots=True)
@@ -133,7 +100,7 @@ def history_start(offset: float) -> datetime:
     return datetime.fromtimestamp(math.ceil(time.time() - HISTORY + offset), UTC)
 
 
-async def test_record_info_lists_the_recorded_files_in_chunks(stack: Stack) -> None:
+async def test_record_info_lists_the_recorded_files_in_chunks(stack: PlatformStack) -> None:
     now = datetime.fromtimestamp(int(time.time()), UTC)  # whole seconds: devices' times have no fraction
     start, end = now - timedelta(seconds=2400), now - timedelta(seconds=600)
     result = await stack.platform.gb28181.query_recordings(DEVICE_ID, CHANNEL_ID, start, end)
@@ -154,7 +121,7 @@ async def test_record_info_lists_the_recorded_files_in_chunks(stack: Stack) -> N
     assert recordings[0].file_path == f"{int(recordings[0].start.timestamp())}_{int(recordings[0].end.timestamp())}"
 
 
-async def test_record_info_requeries_when_a_chunk_is_lost(stack: Stack) -> None:
+async def test_record_info_requeries_when_a_chunk_is_lost(stack: PlatformStack) -> None:
     stack.platform.gb28181.commander.stall_timeout = 0.5
     stack.sim.record_info_drops = {2}
     now = datetime.now(UTC)
@@ -166,13 +133,13 @@ async def test_record_info_requeries_when_a_chunk_is_lost(stack: Stack) -> None:
     assert first["dropped"] == [2]
 
 
-async def test_record_info_outside_the_recording_is_empty(stack: Stack) -> None:
+async def test_record_info_outside_the_recording_is_empty(stack: PlatformStack) -> None:
     start = datetime.now(UTC) - timedelta(days=3)
     result = await stack.platform.gb28181.query_recordings(DEVICE_ID, CHANNEL_ID, start, start + timedelta(hours=1))
     assert result.complete and result.sum_num == 0 and result.recordings == []
 
 
-async def test_playback_shows_the_historic_time_and_pause_resume_seek_speed_control_it(stack: Stack) -> None:
+async def test_playback_shows_the_historic_time_and_pause_resume_seek_speed_control_it(stack: PlatformStack) -> None:
     service = stack.platform.gb28181
     start = history_start(600)
     session = await service.open_playback(DEVICE_ID, CHANNEL_ID, start, start + timedelta(seconds=600))
@@ -233,7 +200,7 @@ async def test_playback_shows_the_historic_time_and_pause_resume_seek_speed_cont
     assert service.playback.sessions == []
 
 
-async def test_media_status_121_ends_the_playback_with_a_reason(stack: Stack) -> None:
+async def test_media_status_121_ends_the_playback_with_a_reason(stack: PlatformStack) -> None:
     service = stack.platform.gb28181
     start = history_start(120)
     session = await service.open_playback(DEVICE_ID, CHANNEL_ID, start, start + timedelta(seconds=2))
@@ -248,7 +215,7 @@ async def test_media_status_121_ends_the_playback_with_a_reason(stack: Stack) ->
     assert service.live.sessions == [] and service.playback.sessions == []
 
 
-async def test_media_status_outside_the_dialog_ends_the_playback(stack: Stack) -> None:
+async def test_media_status_outside_the_dialog_ends_the_playback(stack: PlatformStack) -> None:
     stack.sim.playback.notify_in_dialog = False
     service = stack.platform.gb28181
     start = history_start(180)
@@ -260,7 +227,7 @@ async def test_media_status_outside_the_dialog_ends_the_playback(stack: Stack) -
     assert ended["notify_status"] == 200 and ended["in_dialog"] is False
 
 
-async def test_download_delivers_the_whole_range_faster_than_real_time(stack: Stack) -> None:
+async def test_download_delivers_the_whole_range_faster_than_real_time(stack: PlatformStack) -> None:
     service = stack.platform.gb28181
     start = history_start(900)
     seconds = 4
@@ -282,7 +249,7 @@ async def test_download_delivers_the_whole_range_faster_than_real_time(stack: St
     assert elapsed < seconds * 0.75  # sent at four times real time (plus the INVITE and the end's drain)
 
 
-async def test_playback_of_a_range_never_recorded_fails_at_invite(stack: Stack) -> None:
+async def test_playback_of_a_range_never_recorded_fails_at_invite(stack: PlatformStack) -> None:
     service = stack.platform.gb28181
     start = datetime.now(UTC) - timedelta(days=2)
     with pytest.raises(LiveViewError) as caught:
@@ -292,7 +259,7 @@ async def test_playback_of_a_range_never_recorded_fails_at_invite(stack: Stack) 
     assert service.live.ssrcs.in_use(StreamKind.PLAYBACK) == 0
 
 
-async def test_a_refused_control_is_reported_and_the_playback_goes_on(stack: Stack) -> None:
+async def test_a_refused_control_is_reported_and_the_playback_goes_on(stack: PlatformStack) -> None:
     service = stack.platform.gb28181
     start = history_start(1200)
     stack.sim.playback.control_rejection = 488
@@ -309,7 +276,7 @@ async def test_a_refused_control_is_reported_and_the_playback_goes_on(stack: Sta
 
 
 @pytest.mark.parametrize("transport", [MediaTransport.TCP_PASSIVE, MediaTransport.TCP_ACTIVE])
-async def test_playback_over_tcp_media_runs_to_its_end(stack: Stack, transport: MediaTransport) -> None:
+async def test_playback_over_tcp_media_runs_to_its_end(stack: PlatformStack, transport: MediaTransport) -> None:
     service = stack.platform.gb28181
     start = history_start(1500)
     session = await service.open_playback(DEVICE_ID, CHANNEL_ID, start, start + timedelta(seconds=1),

@@ -8,21 +8,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
 import pytest
 
-from clearsight.config import Settings
+from clearsight.gb28181.errors import DeviceOffline
 from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.ssrc import StreamKind
 from clearsight.media.es import EsFrame
 from clearsight.media.payload import PayloadKind
-from clearsight.server import Platform, running_platform
-from clearsight.sim.simulator import Simulator, SimulatorConfig
-from tests.integration.processes import ADMIN_PASSWORD, DEVICE_PASSWORD, PLATFORM_ID, free_port
+from tests.integration.live_api_stack import PlatformStack, platform_stack, stack_settings
 
 pytestmark = pytest.mark.integration
 
@@ -31,47 +28,19 @@ CHANNEL_ID = "34020000001310000002"  # the simulator numbers channels from its b
 SECOND_CHANNEL_ID = "34020000001310000003"
 
 
-@dataclass(slots=True)
-class Stack:
-    platform: Platform
-    sim: Simulator
-    events: list[dict[str, object]]
-    hooks: list[Callable[[dict[str, object]], None]]  # called with each simulator event as it happens
-
-    async def wait_event(self, kind: str, within: float = 10.0, **fields: object) -> dict[str, object]:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if event.get("event") == kind and all(event.get(k) == v for k, v in fields.items()):
-                    return event
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} event {fields} within {within} s; got {self.events}")
-
-
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    settings = Settings(platform_id=PLATFORM_ID, sip_host="127.0.0.1", sip_port=free_port(), http_port=free_port(),
-                        data_dir=tmp_path / "platform", device_password=DEVICE_PASSWORD,
-                        admin_password=ADMIN_PASSWORD)
-    async with running_platform(settings) as platform:
-        events: list[dict[str, object]] = []
-        hooks: list[Callable[[dict[str, object]], None]] = []
+async def stack(tmp_path: Path) -> AsyncIterator[PlatformStack]:
+    async with platform_stack(stack_settings(tmp_path / "platform")) as running:
+        yield running
 
-        def record(event: dict[str, object]) -> None:
-            events.append(event)
-            for hook in hooks:
-                hook(event)
 
-        sim = Simulator(SimulatorConfig(platform_host="127.0.0.1", platform_port=settings.sip_port,
-                                        platform_id=PLATFORM_ID, password=DEVICE_PASSWORD, channels=2), record)
-        result = Stack(platform, sim, events, hooks)
-        await sim.start()
-        try:
-            assert await sim.register_all() == 1
-            await result.wait_event("catalog_sent", device=DEVICE_ID)
-            yield result
-        finally:
-            await sim.close()
+async def test_live_view_of_an_offline_device_raises_device_offline_and_sends_nothing(stack: PlatformStack) -> None:
+    assert await stack.sim.register(stack.sim.devices[DEVICE_ID], expires=0)
+    live = stack.platform.gb28181.live
+    with pytest.raises(DeviceOffline) as caught:
+        await live.open(DEVICE_ID, CHANNEL_ID)
+    assert caught.value.device_id == DEVICE_ID
+    assert stack.count("invite") == 0 and live.sessions == [] and live.ssrcs.in_use(StreamKind.PLAY) == 0
 
 
 async def next_frames(queue: asyncio.Queue[EsFrame], count: int, within: float) -> list[EsFrame]:
@@ -91,7 +60,7 @@ def decode_h264(frame: EsFrame) -> list[av.VideoFrame]:
     return pictures
 
 
-async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: Stack) -> None:
+async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: PlatformStack) -> None:
     session = await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)
     assert session.payload_kind is PayloadKind.MPEG_PS
     await stack.wait_event("invite", channel=CHANNEL_ID, status=200, ssrc=session.ssrc.text)
@@ -118,7 +87,7 @@ async def test_live_view_streams_decodable_h264_and_bye_stops_the_device(stack: 
     assert not stack.platform.gb28181.live.ssrcs.is_allocated(session.ssrc)
 
 
-async def test_bye_from_the_device_ends_the_session(stack: Stack) -> None:
+async def test_bye_from_the_device_ends_the_session(stack: PlatformStack) -> None:
     session = await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)
     await next_frames(session.frames, 1, within=10.0)
     assert await stack.sim.live.bye(CHANNEL_ID) == 1
@@ -133,7 +102,7 @@ async def test_bye_from_the_device_ends_the_session(stack: Stack) -> None:
     assert stack.sim.live.active == 0
 
 
-async def test_rtp_stopping_mid_stream_ends_the_session_with_a_bye(stack: Stack) -> None:
+async def test_rtp_stopping_mid_stream_ends_the_session_with_a_bye(stack: PlatformStack) -> None:
     live = stack.platform.gb28181.live
     live.media_timeout = 1.0
     session = await live.open(DEVICE_ID, CHANNEL_ID)
@@ -150,7 +119,7 @@ async def test_rtp_stopping_mid_stream_ends_the_session_with_a_bye(stack: Stack)
     assert not live.ssrcs.is_allocated(session.ssrc)
 
 
-async def test_a_steady_stream_outlives_the_media_timeout(stack: Stack) -> None:
+async def test_a_steady_stream_outlives_the_media_timeout(stack: PlatformStack) -> None:
     live = stack.platform.gb28181.live
     live.media_timeout = 0.5
     session = await live.open(DEVICE_ID, CHANNEL_ID)
@@ -160,7 +129,7 @@ async def test_a_steady_stream_outlives_the_media_timeout(stack: Stack) -> None:
     assert session.close_reason == "closed by the platform"
 
 
-async def test_device_that_never_sends_rtp_fails_at_no_rtp(stack: Stack) -> None:
+async def test_device_that_never_sends_rtp_fails_at_no_rtp(stack: PlatformStack) -> None:
     stack.sim.live.mute(SECOND_CHANNEL_ID)
     stack.platform.gb28181.live.no_rtp_timeout = 1.5
     started = time.monotonic()
@@ -174,7 +143,7 @@ async def test_device_that_never_sends_rtp_fails_at_no_rtp(stack: Stack) -> None
     assert stack.platform.gb28181.live.sessions == []
 
 
-async def test_device_answering_4xx_fails_at_invite(stack: Stack) -> None:
+async def test_device_answering_4xx_fails_at_invite(stack: PlatformStack) -> None:
     stack.sim.live.reject(CHANNEL_ID, 486)
     with pytest.raises(LiveViewError) as caught:
         await stack.platform.gb28181.open_live(DEVICE_ID, CHANNEL_ID)

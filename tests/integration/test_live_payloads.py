@@ -13,10 +13,12 @@ from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.media.es import Codec, EsFrame
 from clearsight.media.payload import PayloadKind
+from clearsight.media.rtp_es_depacketizer import DepacketizerStats
 from clearsight.sim import live_stream
-from clearsight.sim.rtp_stream import RtpStream, StreamPayload
+from clearsight.sim.rtp_stream import RtpStream, StreamPayload, nal_units
 from clearsight.sim.video import EncodedFrame
-from tests.integration.test_live import CHANNEL_ID, DEVICE_ID, Stack, next_frames, stack
+from tests.integration.live_api_stack import PlatformStack
+from tests.integration.test_live import CHANNEL_ID, DEVICE_ID, next_frames, stack
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +43,8 @@ def decode_in_order(frames: list[EsFrame]) -> list[av.VideoFrame]:
 
 
 @pytest.mark.parametrize(("payload", "transport", "kind"), CASES, ids=[f"{c[0]}-{c[1].value}" for c in CASES])
-async def test_live_view_of_a_device_sending_ts_or_raw_h264(stack: Stack, payload: str, transport: MediaTransport,
-                                                           kind: PayloadKind) -> None:
+async def test_live_view_of_a_device_sending_ts_or_raw_h264(stack: PlatformStack, payload: str,
+                                                           transport: MediaTransport, kind: PayloadKind) -> None:
     stack.sim.live.payload(CHANNEL_ID, payload)
     session = await stack.platform.gb28181.live.open(DEVICE_ID, CHANNEL_ID, transport=transport)
     assert session.payload_kind is kind
@@ -83,7 +85,8 @@ class _NoiseRtpStream(RtpStream):
         return [bytes([0x80 | self._random.randrange(128)]) + self._random.randbytes(900) for _ in range(8)]
 
 
-async def test_a_payload_of_no_known_kind_fails_at_payload(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_payload_of_no_known_kind_fails_at_payload(stack: PlatformStack,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     def noise(payload: StreamPayload, ssrc: int, **_options: object) -> RtpStream:
         return _NoiseRtpStream(ssrc)
 
@@ -95,3 +98,21 @@ async def test_a_payload_of_no_known_kind_fails_at_payload(stack: Stack, monkeyp
     assert "of 64 payloads" in caught.value.detail
     await stack.wait_event("stream_stopped", channel=CHANNEL_ID, reason="bye")
     assert stack.platform.gb28181.live.sessions == []
+
+
+async def test_a_device_giving_its_sps_and_pps_only_in_the_sdp_answer_still_starts(stack: PlatformStack) -> None:
+    stack.sim.live.payload(CHANNEL_ID, "h264-sprop")  # raw H.264, no SPS/PPS in band: sprop-parameter-sets only
+    session = await stack.platform.gb28181.live.open(DEVICE_ID, CHANNEL_ID)
+    assert session.payload_kind is PayloadKind.H264_ES
+    started = await stack.wait_event("stream_started", channel=CHANNEL_ID)
+    assert started["payload"] == "h264-sprop"
+
+    frames = await next_frames(session.frames, 30, within=10.0)
+    keyframes = [f for f in frames if f.keyframe]
+    assert frames[0].keyframe and len(keyframes) >= 2
+    for keyframe in keyframes:  # the platform put the SDP's parameter sets in front of each IDR
+        assert [nal[0] & 0x1F for nal in nal_units(keyframe.data)[:2]] == [7, 8]
+    assert len(decode_in_order(frames)) == len(frames)
+    stats = session.receiver.pipeline.decoder_stats
+    assert isinstance(stats, DepacketizerStats) and stats.parameter_sets_inserted >= len(keyframes)
+    await session.close()

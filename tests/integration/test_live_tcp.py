@@ -12,11 +12,11 @@ from clearsight.gb28181.live import LiveStep, LiveViewError
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.ssrc import StreamKind
 from clearsight.media.payload import PayloadKind
+from tests.integration.live_api_stack import PlatformStack
 from tests.integration.test_live import (
     CHANNEL_ID,
     DEVICE_ID,
     SECOND_CHANNEL_ID,
-    Stack,
     decode_h264,
     next_frames,
     stack,
@@ -33,7 +33,7 @@ DEVICE_SIDE = {MediaTransport.TCP_PASSIVE: MediaTransport.TCP_ACTIVE,
 
 
 @pytest.mark.parametrize("mode", TCP_MODES, ids=lambda m: m.value)
-async def test_tcp_live_view_streams_decodable_h264(stack: Stack, mode: MediaTransport) -> None:
+async def test_tcp_live_view_streams_decodable_h264(stack: PlatformStack, mode: MediaTransport) -> None:
     live = stack.platform.gb28181.live
     started = time.monotonic()
     session = await live.open(DEVICE_ID, CHANNEL_ID, transport=mode)
@@ -76,7 +76,7 @@ async def test_tcp_live_view_streams_decodable_h264(stack: Stack, mode: MediaTra
 
 
 @pytest.mark.parametrize("mode", TCP_MODES, ids=lambda m: m.value)
-async def test_silence_mid_stream_ends_the_session(stack: Stack, mode: MediaTransport) -> None:
+async def test_silence_mid_stream_ends_the_session(stack: PlatformStack, mode: MediaTransport) -> None:
     live = stack.platform.gb28181.live
     live.media_timeout = 1.0
     session = await live.open(DEVICE_ID, CHANNEL_ID, transport=mode)
@@ -93,7 +93,7 @@ async def test_silence_mid_stream_ends_the_session(stack: Stack, mode: MediaTran
 
 
 @pytest.mark.parametrize("mode", TCP_MODES, ids=lambda m: m.value)
-async def test_device_closing_the_connection_ends_the_session(stack: Stack, mode: MediaTransport) -> None:
+async def test_device_closing_the_connection_ends_the_session(stack: PlatformStack, mode: MediaTransport) -> None:
     live = stack.platform.gb28181.live
     live.media_timeout = 30.0  # the connection's end, not silence, must close it
     session = await live.open(DEVICE_ID, CHANNEL_ID, transport=mode)
@@ -109,7 +109,7 @@ async def test_device_closing_the_connection_ends_the_session(stack: Stack, mode
 
 
 @pytest.mark.parametrize("mode", TCP_MODES, ids=lambda m: m.value)
-async def test_bye_from_the_device_ends_the_tcp_session(stack: Stack, mode: MediaTransport) -> None:
+async def test_bye_from_the_device_ends_the_tcp_session(stack: PlatformStack, mode: MediaTransport) -> None:
     live = stack.platform.gb28181.live
     session = await live.open(DEVICE_ID, CHANNEL_ID, transport=mode)
     await next_frames(session.frames, 1, within=10.0)
@@ -122,7 +122,7 @@ async def test_bye_from_the_device_ends_the_tcp_session(stack: Stack, mode: Medi
     assert not live.ssrcs.is_allocated(session.ssrc)
 
 
-async def test_default_transport_is_used_when_open_names_none(stack: Stack) -> None:
+async def test_default_transport_is_used_when_open_names_none(stack: PlatformStack) -> None:
     live = stack.platform.gb28181.live
     live.default_transport = MediaTransport.TCP_PASSIVE
     session = await live.open(DEVICE_ID, CHANNEL_ID)
@@ -132,7 +132,7 @@ async def test_default_transport_is_used_when_open_names_none(stack: Stack) -> N
     await session.close()
 
 
-async def test_connected_but_silent_device_fails_at_no_rtp(stack: Stack) -> None:
+async def test_connected_but_silent_device_fails_at_no_rtp(stack: PlatformStack) -> None:
     live = stack.platform.gb28181.live
     live.no_rtp_timeout = 1.0
     stack.sim.live.mute(SECOND_CHANNEL_ID)
@@ -144,7 +144,7 @@ async def test_connected_but_silent_device_fails_at_no_rtp(stack: Stack) -> None
     assert live.sessions == []
 
 
-async def test_device_that_never_connects_fails_at_no_rtp(stack: Stack) -> None:
+async def test_device_that_never_connects_fails_at_no_rtp(stack: PlatformStack) -> None:
     live = stack.platform.gb28181.live
     live.no_rtp_timeout = 1.0
 
@@ -161,7 +161,7 @@ async def test_device_that_never_connects_fails_at_no_rtp(stack: Stack) -> None:
     assert live.sessions == []
 
 
-async def test_unreachable_device_port_fails_at_connect(stack: Stack) -> None:
+async def test_unreachable_device_port_fails_at_connect(stack: PlatformStack) -> None:
     live = stack.platform.gb28181.live
 
     def close_listener(event: dict[str, object]) -> None:  # the device answers a port nobody listens on

@@ -14,7 +14,8 @@ import httpx
 import pytest
 import websockets
 
-from tests.integration.live_api_stack import CHANNEL_GB_IDS, LiveApiStack, live_api_stack
+from clearsight.gb28181.ssrc import StreamKind
+from tests.integration.live_api_stack import CHANNEL_GB_IDS, DEVICE_ID, LiveApiStack, live_api_stack
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +155,20 @@ async def test_a_silent_device_fails_at_no_rtp_and_a_refusing_one_at_invite(stac
     assert refused.status_code == 502 and refused.json()["step"] == "invite" and "486" in refused.json()["detail"]
     await stack.wait_event("stream_stopped", channel=CHANNEL_GB_IDS[0], reason="bye")  # the silent one got BYE
     assert stack.platform.hub.streams == []
+
+
+async def test_an_offline_device_is_a_409_at_step_offline_not_a_refused_invite(stack: LiveApiStack) -> None:
+    pk = await stack.channel_pk(CHANNEL_GB_IDS[0])
+    assert await stack.sim.register(stack.sim.devices[DEVICE_ID], expires=0)  # unregistered: offline at once
+    async with stack.client() as client:
+        response = await client.post(f"/api/v1/channels/{pk}/live")
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert (problem["type"], problem["title"], problem["step"]) == ("/problems/device-offline", "Device offline",
+                                                                   "offline")
+    assert problem["device_id"] == DEVICE_ID and "offline" in problem["detail"]
+    assert stack.count("invite") == 0  # nothing was sent to the device
+    assert stack.platform.hub.streams == [] and stack.platform.gb28181.live.ssrcs.in_use(StreamKind.PLAY) == 0
 
 
 async def test_media_metrics_count_streams_and_viewers(stack: LiveApiStack) -> None:

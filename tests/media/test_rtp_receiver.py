@@ -8,6 +8,7 @@ import random
 import socket
 from collections.abc import Callable
 
+import av
 import pytest
 
 from clearsight.media.es import Codec, EsFrame
@@ -291,3 +292,45 @@ def test_pipeline_leaves_an_unknown_payload_undecoded() -> None:
     assert pipeline.decoder is None and pipeline.decoder_stats is None
     assert pipeline.counters.undecoded_packets == len(payloads) and pipeline.counters.frames == 0
     assert pipeline.payload_scores is not None and pipeline.payload_scores.examined == MAX_PAYLOADS_EXAMINED
+
+
+def _parameter_set(codec: str, nal: bytes) -> bool:
+    return nal[0] & 0x1F in (7, 8) if codec == "h264" else (nal[0] >> 1) & 0x3F in (32, 33, 34)  # SPS/PPS; VPS/SPS/PPS
+
+
+def _decoded_pictures(codec: str, frames: list[EsFrame]) -> int:
+    context = av.CodecContext.create("h264" if codec == "h264" else "hevc", "r")
+    pictures = 0
+    for frame in frames:
+        try:
+            pictures += len(context.decode(av.Packet(frame.data)))
+        except av.error.InvalidDataError:
+            continue  # a slice without the parameter sets it refers to
+    return pictures + len(context.decode(None))
+
+
+@pytest.mark.parametrize("codec", ["h264", "h265"])
+def test_pipeline_puts_the_sdp_parameter_sets_in_front_of_keyframes_sent_without(
+        codec: str, h264_video: EncodedVideo, h265_video: EncodedVideo) -> None:
+    video = h264_video if codec == "h264" else h265_video
+    nals = [split_annex_b(unit) for unit in video.access_units]
+    parameter_sets = [nal for nal in nals[0] if _parameter_set(codec, nal)]
+    assert parameter_sets, "the sample's first keyframe carries its parameter sets"
+    in_band_stripped = EncodedVideo(video.codec, [
+        b"".join(b"\x00\x00\x00\x01" + nal for nal in unit if not _parameter_set(codec, nal)) for unit in nals])
+
+    without: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=without.append, label=f"{codec}-without")
+    _feed(pipeline, _es_packets(in_band_stripped))
+    assert without and _decoded_pictures(codec, without) == 0  # the stream could not start
+
+    frames: list[EsFrame] = []
+    pipeline = RtpStreamPipeline(expected_ssrc=SSRC, on_frame=frames.append, label=f"{codec}-sprop")
+    pipeline.remember_parameter_sets([b"\x00\x00garbage", *parameter_sets])  # what the SDP answer said
+    _feed(pipeline, _es_packets(in_band_stripped))
+    assert pipeline.payload_kind is (PayloadKind.H264_ES if codec == "h264" else PayloadKind.H265_ES)
+    keyframes = [f for f in frames if f.keyframe]
+    assert keyframes and all(split_annex_b(f.data)[:len(parameter_sets)] == parameter_sets for f in keyframes)
+    assert _decoded_pictures(codec, frames) == len(video.access_units)
+    stats = pipeline.decoder_stats
+    assert isinstance(stats, DepacketizerStats) and stats.parameter_sets_inserted == len(keyframes)

@@ -13,11 +13,13 @@ import pytest
 from clearsight.media.es import Codec
 from clearsight.media.payload import PayloadKind, detect_payload
 from clearsight.media.rtp import parse_rtp, seq_add
+from clearsight.sim.live_stream import LIVE_FPS, LIVE_HEIGHT, LIVE_WIDTH, live_parameter_sets
 from clearsight.sim.rtp_stream import (
     H264RtpStream,
     PsRtpStream,
     StreamPayload,
     TsRtpStream,
+    nal_units,
     rtp_stream_for,
 )
 from clearsight.sim.ts_mux import TsMuxer
@@ -103,6 +105,23 @@ def test_h264_stream_follows_rfc_6184_and_decodes(clip: list[EncodedFrame]) -> N
     assert decoded == len(clip)
     assert any(p[0] & 0x1F == 28 for p in first_payloads)  # keyframes were fragmented
     assert detect_payload(first_payloads[:16]) is PayloadKind.H264_ES
+
+
+def test_h264_sprop_stream_leaves_out_the_parameter_sets(clip: list[EncodedFrame]) -> None:
+    stream = rtp_stream_for(StreamPayload.H264_SPROP, SSRC)
+    assert isinstance(stream, H264RtpStream) and not stream.in_band_parameter_sets
+    for frame in clip:
+        nals = [nal for nal in nal_units(frame.data) if nal[0] & 0x1F not in (7, 8)]
+        payloads = [bytes(parse_rtp(p).payload) for p in stream.packets_for(frame, frame.pts_90k)]
+        assert _reassemble_rfc6184(payloads) == b"".join(b"\x00\x00\x00\x01" + nal for nal in nals)
+    assert any(nal[0] & 0x1F == 7 for nal in nal_units(clip[0].data))  # the clip had them in band
+
+
+def test_live_parameter_sets_are_those_of_the_live_encoder() -> None:
+    sps, pps = live_parameter_sets()
+    assert (sps[0] & 0x1F, pps[0] & 0x1F) == (7, 8)
+    keyframe = ClipLibrary().encode_clip(LIVE_WIDTH, LIVE_HEIGHT, LIVE_FPS, 1.0)[0]
+    assert nal_units(keyframe.data)[:2] == [sps, pps]
 
 
 def test_stream_kinds() -> None:

@@ -120,7 +120,7 @@ def _scripted_routes(log: StandInLog, behaviour: dict[int, Live]) -> list[BaseRo
                             step="invite", channel_id=channel_id)
         if kind is Live.OFFLINE:
             return _problem(409, "Device offline", f"device {OTHER_DEVICE_ID} is offline", path,
-                            step="invite", channel_id=channel_id)
+                            step="offline", channel_id=channel_id)
         base = str(request.base_url).rstrip("/")
         token = f"stand-in-{channel_id}-{len(log.live_posts)}"
         mime = H265_MIME if kind is Live.H265 else CLIP_MIME

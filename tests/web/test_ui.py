@@ -153,7 +153,7 @@ def test_close_stops_the_stream_and_empties_the_tile(console: Page) -> None:
 
 @pytest.mark.parametrize(("channel", "step", "shown"), [
     ("Parking lot", "no-rtp", "no RTP packet arrived within 5 s of the ACK"),
-    ("Warehouse", "invite", "is offline"),
+    ("Warehouse", "offline", "is offline"),
 ])
 def test_a_failing_stream_shows_the_step_and_detail(console: Page, channel: str, step: str, shown: str) -> None:
     target = play(console, channel, 1)

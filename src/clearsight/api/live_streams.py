@@ -33,7 +33,7 @@ async def channel_stream(services: ApiServices, channel_id: int) -> HubStream:
         raise Problem(404, str(exc)) from exc
     except DeviceOffline as exc:
         raise Problem(409, str(exc), type_=DEVICE_OFFLINE, title="Device offline",
-                      extensions={"device_id": exc.device_id, "channel_id": channel_id, "step": "invite"}) from exc
+                      extensions={"device_id": exc.device_id, "channel_id": channel_id, "step": "offline"}) from exc
     except LiveViewError as exc:
         raise _failure(channel_id, str(exc.step), exc.detail) from exc
     except StreamNotReady as exc:

@@ -4,7 +4,8 @@ The same machinery opens history streams (§9.8, `clearsight.gb28181.playback`):
 DOWNLOAD puts ``s=Playback``/``s=Download``, ``u=``, ``t=<start> <end>`` (and ``a=downloadspeed``) in the offer
 and takes the SSRC from the history pool; everything else below applies alike.
 
-`LiveSessionManager.open` walks the steps a stream needs and says which one failed when it does:
+`LiveSessionManager.open` walks the steps a stream needs and says which one failed when it does (a device that is
+not online raises `DeviceOffline` before the first, so that "offline" stays distinct from "refused"):
 
 1. ``invite``: SSRC and receive port allocated, INVITE with ``Subject`` and an SDP offer sent; the device
    must answer 2xx (a non-2xx answer, no answer or an unusable SDP answer fail here). ACK follows.
@@ -38,7 +39,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from clearsight.gb28181.commander import DeviceCommander
-from clearsight.gb28181.errors import DeviceOffline
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.gb28181.sdp import MediaTransport, SdpError, parse_sdp
 from clearsight.gb28181.sdp_build import build_offer, subject_header
@@ -185,7 +185,8 @@ class LiveSessionManager:
     async def open(self, device_id: str, channel_id: str, *, transport: MediaTransport | None = None,
                    kind: StreamKind = StreamKind.PLAY, time_range: tuple[int, int] | None = None,
                    download_speed: int | None = None) -> LiveSession:
-        """Open a stream of `channel_id` on `device_id`; raises LiveViewError naming the failed step.
+        """Open a stream of `channel_id` on `device_id`; raises LiveViewError naming the failed step, or
+        DeviceOffline when the device is not online (nothing is sent then).
 
         `transport` is the platform's side offered (default: `default_transport`); the device may answer
         another, which `LiveSession.transport` then names. `kind` PLAYBACK or DOWNLOAD needs `time_range`
@@ -193,10 +194,10 @@ class LiveSessionManager:
         """
         if (kind is StreamKind.PLAY) != (time_range is None):
             raise ValueError(f"{kind.value} {'takes no' if kind is StreamKind.PLAY else 'needs a'} time range")
+        device_peer = self._commander.peer_of(device_id)  # DeviceOffline as it is: no step was reached
         try:
-            device_peer = self._commander.peer_of(device_id)
             ssrc = self.ssrcs.allocate(kind)
-        except (DeviceOffline, SsrcExhausted) as exc:
+        except SsrcExhausted as exc:
             raise LiveViewError(LiveStep.INVITE, str(exc), device_id=device_id, channel_id=channel_id,
                                 kind=kind) from exc
         label = f"{channel_id}/{ssrc}"
@@ -264,6 +265,8 @@ class LiveSessionManager:
                         session.channel_id, session.device_id, offered.value, plan.transport.value)
         if plan.expected_ssrc is not None and plan.ssrc_changed:
             receiver.expect_ssrc(plan.expected_ssrc.value)
+        if plan.parameter_sets:  # raw H.264/H.265 whose device sends SPS/PPS only in the SDP can still start
+            receiver.remember_parameter_sets(plan.parameter_sets)
         await self._open_media(session, plan)
         await self._await_media(session)
 

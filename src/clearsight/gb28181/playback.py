@@ -212,7 +212,8 @@ class PlaybackManager:
     # --- opening ---------------------------------------------------------------------------------
     async def open(self, device_id: str, channel_id: str, start: datetime, end: datetime, *, speed: float = 1.0,
                    transport: MediaTransport | None = None) -> PlaybackSession:
-        """Play back `start`..`end` of the channel's recordings; raises LiveViewError naming the failed step.
+        """Play back `start`..`end` of the channel's recordings; raises LiveViewError naming the failed step
+        (DeviceOffline when the device is not online).
 
         A `speed` other than 1 is asked for once the stream flows; a device refusing it leaves speed 1
         (logged), the stream still plays.

@@ -169,6 +169,25 @@ class MediaDescription:
                 result.setdefault(pt, RtpMap(encoding, clock))
         return result
 
+    @property
+    def fmtp(self) -> dict[int, dict[str, str]]:
+        """Payload type → its ``a=fmtp`` parameters (RFC 4566 §6; ``name=value`` pairs separated by ``;`` as
+        RFC 6184 §8.2.1 writes them), names lower-cased; malformed lines and pairs are skipped."""
+        result: dict[int, dict[str, str]] = {}
+        for attr in self.attributes:
+            if attr.name != "fmtp" or attr.value is None:
+                continue
+            pt_text, _, rest = attr.value.strip().partition(" ")
+            pt = _uint(pt_text)
+            if pt is None or pt > PAYLOAD_TYPE_MAX:
+                continue
+            parameters = result.setdefault(pt, {})
+            for pair in rest.split(";"):
+                name, equals, value = pair.partition("=")
+                if equals and name.strip():
+                    parameters.setdefault(name.strip().lower(), value.strip())
+        return result
+
 
 @dataclass(frozen=True, slots=True)
 class SessionDescription:

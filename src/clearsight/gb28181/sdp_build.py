@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
+
 from clearsight.gb28181.sdp import (
     _CODEC_BY_ENCODING,
     CRLF,
@@ -93,15 +96,21 @@ def subject_header(channel_id: str, ssrc: Ssrc, platform_id: str) -> str:
     return f"{channel_id}:{ssrc.text},{platform_id}:0"
 
 
-def _ps_payload_type(offer: SessionDescription) -> int:
+H264_PAYLOAD_TYPE = 98  # GB/T 28181-2016 appendix F: a=rtpmap:98 H264/90000
+# RFC 6184 §5.4: mode 1 (non-interleaved: single NAL units, STAP-A, FU-A), what the simulator sends.
+H264_PACKETIZATION_MODE = 1
+
+
+def _offered_payload_type(offer: SessionDescription, codec: Codec, usual: int) -> int:
+    """The offer's payload type for `codec` by its rtpmap, else `usual` when offered without one."""
     rtpmap = offer.rtpmap
     for fmt in offer.stream.formats:
         pt = _uint(fmt)
-        if pt is not None and pt in rtpmap and _CODEC_BY_ENCODING.get(rtpmap[pt].encoding.upper()) is Codec.PS:
+        if pt is not None and pt in rtpmap and _CODEC_BY_ENCODING.get(rtpmap[pt].encoding.upper()) is codec:
             return pt
-    if str(PS_PAYLOAD_TYPE) in offer.stream.formats:
-        return PS_PAYLOAD_TYPE
-    raise SdpError("offer has no PS payload type")
+    if str(usual) in offer.stream.formats:
+        return usual
+    raise SdpError(f"offer has no {codec.value} payload type")
 
 
 def build_answer(
@@ -112,8 +121,12 @@ def build_answer(
     media_port: int,
     ssrc: Ssrc | None = None,
     filesize: int | None = None,
+    h264_parameter_sets: Sequence[bytes] = (),
 ) -> bytes:
     """A device's 200 OK body to ``offer`` (for the simulator): send-only PS on the offered transport.
+
+    With ``h264_parameter_sets`` (SPS and PPS NAL units, no start codes) the answer is raw H.264 instead, with
+    them in ``sprop-parameter-sets`` (RFC 6184 §8.1), as a device that sends them only there answers.
 
     Over TCP the device takes the complementary role (offer passive or actpass → active, offer active or
     silent → passive, as RFC 4145 defaults an offer to active). ``ssrc`` defaults to the offered ``y=``;
@@ -124,7 +137,14 @@ def build_answer(
     _check_token("media_host", media_host)
     if not 0 < media_port <= PORT_MAX:
         raise ValueError(f"media_port {media_port} outside 1-{PORT_MAX}")
-    pt = _ps_payload_type(offer)
+    if h264_parameter_sets:
+        pt = _offered_payload_type(offer, Codec.H264, H264_PAYLOAD_TYPE)
+        sprop = ",".join(base64.b64encode(nal).decode("ascii") for nal in h264_parameter_sets)
+        formats = [f"a=rtpmap:{pt} H264/{DEFAULT_CLOCK_RATE}",
+                   f"a=fmtp:{pt} packetization-mode={H264_PACKETIZATION_MODE};sprop-parameter-sets={sprop}"]
+    else:
+        pt = _offered_payload_type(offer, Codec.PS, PS_PAYLOAD_TYPE)
+        formats = [f"a=rtpmap:{pt} PS/{DEFAULT_CLOCK_RATE}"]
     address = _address(media_host)
     stream = offer.stream
     lines = [
@@ -135,7 +155,7 @@ def build_answer(
         f"t={offer.start} {offer.end}",
         f"m={stream.kind} {media_port} {stream.proto} {pt}",
         "a=sendonly",
-        f"a=rtpmap:{pt} PS/{DEFAULT_CLOCK_RATE}",
+        *formats,
     ]
     if stream.is_tcp:
         offered = offer.setup

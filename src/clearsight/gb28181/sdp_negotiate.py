@@ -1,7 +1,10 @@
-"""What a device's SDP answer means for the platform: where media flows, how, with which SSRC and codec."""
+"""What a device's SDP answer means for the platform: where media flows, how, with which SSRC and codec, and the
+H.264/H.265 parameter sets it gives out of band."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 
 from clearsight.gb28181.sdp import (
@@ -18,6 +21,11 @@ from clearsight.gb28181.sdp import (
     _uint,
 )
 from clearsight.gb28181.ssrc import Ssrc
+
+# fmtp parameters holding base64 parameter-set NAL units, comma-separated, in the order a decoder wants them:
+# RFC 6184 §8.1 (H.264: SPS and PPS in one list), RFC 7798 §7.1 (H.265: VPS, SPS, PPS).
+SPROP_PARAMETERS = ("sprop-parameter-sets", "sprop-vps", "sprop-sps", "sprop-pps")
+BASE64_QUANTUM = 4  # RFC 4648 §4: base64 text comes in groups of 4 characters (devices often drop the "=" padding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,7 @@ class MediaPlan:
     ssrc_changed: bool
     time_shift: int
     notes: tuple[str, ...]
+    parameter_sets: tuple[bytes, ...] = ()  # NAL units (no start codes) from the answer's sprop-* fmtp parameters
 
     @property
     def platform_connects(self) -> bool:
@@ -75,6 +84,23 @@ def _platform_transport(answer: SessionDescription, offered: SessionDescription,
     return platform
 
 
+def sprop_parameter_sets(answer: SessionDescription, notes: list[str]) -> tuple[bytes, ...]:
+    """The parameter-set NAL units of the answer's ``sprop-*`` fmtp parameters, of every payload type (the NAL
+    types tell H.264's from H.265's). A value that is not base64 is left out and noted."""
+    found: list[bytes] = []
+    for pt, parameters in answer.stream.fmtp.items():
+        for name in SPROP_PARAMETERS:
+            for text in parameters.get(name, "").split(","):
+                text = text.strip()
+                if not text:
+                    continue
+                try:
+                    found.append(base64.b64decode(text + "=" * (-len(text) % BASE64_QUANTUM), validate=True))
+                except binascii.Error:
+                    notes.append(f"{name} of payload type {pt} is not base64 ({_excerpt(text)}); ignored")
+    return tuple(nal for nal in found if nal)
+
+
 def negotiate(answer: SessionDescription, offered: SessionDescription) -> MediaPlan:
     """Combine the platform's offer and the device's answer into a :class:`MediaPlan`.
 
@@ -106,6 +132,7 @@ def negotiate(answer: SessionDescription, offered: SessionDescription) -> MediaP
     shift = answer.start - offered.start if answer.start and offered.start else 0
     if shift:
         notes.append(f"answer t= is {shift:+d} s from the offer (device time-zone handling)")
+    parameter_sets = sprop_parameter_sets(answer, notes)
     return MediaPlan(
         transport=transport,
         remote_host=answer.host,
@@ -119,5 +146,6 @@ def negotiate(answer: SessionDescription, offered: SessionDescription) -> MediaP
         offered_ssrc=offered.ssrc,
         ssrc_changed=changed,
         time_shift=shift,
+        parameter_sets=parameter_sets,
         notes=tuple(notes),
     )

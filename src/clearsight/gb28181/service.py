@@ -288,7 +288,8 @@ class Gb28181Service:
     # --- live view -------------------------------------------------------------------------------
     async def open_live(self, device_id: str, channel_id: str, transport: MediaTransport | None = None
                         ) -> LiveSession:
-        """Start live view of a channel (`transport` None: the default); raises LiveViewError naming the step."""
+        """Start live view of a channel (`transport` None: the default); raises LiveViewError naming the step, or
+        DeviceOffline."""
         return await self.live.open(device_id, channel_id, transport=transport)
 
     async def open_live_source(self, device_id: str, channel_gb_id: str) -> LiveSessionSource:

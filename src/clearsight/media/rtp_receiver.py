@@ -24,7 +24,7 @@ import asyncio
 import errno
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,7 +33,7 @@ from clearsight.media.payload import MAX_PAYLOADS_EXAMINED, PayloadKind, Payload
 from clearsight.media.ps_demux import PsDemuxStats
 from clearsight.media.reorder import ReorderBuffer
 from clearsight.media.rtp import RTP_SEQ_MOD, RtpError, RtpPacket, parse_rtp
-from clearsight.media.rtp_es_depacketizer import DepacketizerStats
+from clearsight.media.rtp_es_depacketizer import DepacketizerStats, RtpEsDepacketizer
 from clearsight.media.rtp_h264 import H264Depacketizer
 from clearsight.media.rtp_h265 import H265Depacketizer
 from clearsight.media.rtp_ps import PsRtpDecoder
@@ -139,6 +139,7 @@ class RtpStreamPipeline:
         self.rtp_seen = False  # a packet parsed as RTP, whatever its SSRC
         self.last_rtp_at: float | None = None  # arrival time of the last packet the SSRC gate let through
         self._detecting: list[RtpPacket] = []
+        self._known_parameter_sets: tuple[bytes, ...] = ()
 
     @property
     def next_deadline(self) -> float | None:
@@ -148,6 +149,12 @@ class RtpStreamPipeline:
         """Change the SSRC expected (the device's answer named another); only before RTP arrives."""
         if self.counters.datagrams == 0:
             self.stats = StreamStats(ssrc, stream_id=self.label)
+
+    def remember_parameter_sets(self, nals: Sequence[bytes]) -> None:
+        """H.264/H.265 parameter sets known out of band (the SDP answer's sprop-*), for a raw H.264/H.265 payload
+        whose keyframes come without them; a PS or TS payload ignores them."""
+        self._known_parameter_sets = tuple(nals)
+        self._hand_parameter_sets()
 
     def feed(self, data: bytes, now: float, source: object = None) -> None:
         """One packet (a datagram or an RFC 4571 frame) arrived at `now` from `source`."""
@@ -215,12 +222,17 @@ class RtpStreamPipeline:
         held, self._detecting = self._detecting, []
         logger.info("stream %s: payload is %s", self.label, kind.value)
         self.decoder = payload_decoder(kind, self.label)
+        self._hand_parameter_sets()
         if self.decoder is None:
             logger.warning("stream %s: payload not recognised in %d packets (%s)", self.label, len(held), scores)
             self.counters.undecoded_packets += len(held)
             return
         for earlier in held:
             self._decode(self.decoder, earlier)
+
+    def _hand_parameter_sets(self) -> None:
+        if isinstance(self.decoder, RtpEsDepacketizer) and self._known_parameter_sets:
+            self.decoder.remember_parameter_sets(self._known_parameter_sets)
 
     def _decode(self, decoder: PayloadDecoder, packet: RtpPacket) -> None:
         decoder.push(packet)
@@ -367,6 +379,10 @@ class RtpReceiver:
     def expect_ssrc(self, ssrc: int | None) -> None:
         """Change the SSRC expected (the device's answer named another); only before RTP arrives."""
         self.pipeline.expect_ssrc(ssrc)
+
+    def remember_parameter_sets(self, nals: Sequence[bytes]) -> None:
+        """Parameter sets from the SDP answer, for raw H.264/H.265 (`RtpStreamPipeline.remember_parameter_sets`)."""
+        self.pipeline.remember_parameter_sets(nals)
 
     # --- packets from either transport -----------------------------------------------------------
     def packet_received(self, data: bytes, source: object = None) -> None:

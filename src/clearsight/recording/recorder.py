@@ -98,7 +98,7 @@ def describe_failure(exc: BaseException) -> str:
     """A gap's reason for a stream that could not be opened."""
     if isinstance(exc, UnknownChannel):
         return "channel unknown"
-    if isinstance(exc, DeviceOffline) or isinstance(exc.__cause__, DeviceOffline):  # raised bare or as the INVITE step
+    if isinstance(exc, DeviceOffline):
         return "device offline"
     if isinstance(exc, LiveViewError):
         return f"live view failed at {exc.step}: {exc.detail}"

@@ -11,16 +11,15 @@ Other packages read recordings through `segments_between(channel_id, start, end)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clearsight.db import WriteTransactions
 from clearsight.recording.policy import RecordingMode, RecordingPolicy, parse_schedule, schedule_json
 from clearsight.recording.records import (
     GapRecord,
@@ -110,19 +109,7 @@ def merge_ranges(spans: Sequence[tuple[datetime, datetime]], start: datetime, en
 class RecordingStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        bind = sessions.kw.get("bind")
-        # As in RegistryStore: SQLite has one writer at a time; queue writers here rather than in its busy handler.
-        self._serialize_writes = bind is not None and bind.dialect.name == "sqlite"
-        self._write_lock = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        if not self._serialize_writes:
-            async with self._sessions.begin() as session:
-                yield session
-            return
-        async with self._write_lock, self._sessions.begin() as session:
-            yield session
+        self._write = WriteTransactions(sessions).begin  # a write transaction; on SQLite, one at a time
 
     # --- policies ----------------------------------------------------------------------------------
     async def get_policy(self, channel_id: int) -> RecordingPolicy | None:

@@ -16,9 +16,8 @@ when any of its channels is in R.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearsight.access.channel_filter import scope_condition
 from clearsight.access.policy import ChannelScope
+from clearsight.db import WriteTransactions
 from clearsight.gb28181.regions import InvalidCivilCode, region_path
 from clearsight.registry import catalog_writer as writer
 from clearsight.registry.catalog_rows import (
@@ -74,21 +74,7 @@ class RegistryStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        bind = sessions.kw.get("bind")
-        # SQLite has one writer at a time; concurrent writers wait in its busy handler, which sleeps in
-        # growing steps (up to 100 ms). Queuing writers here instead keeps each write prompt.
-        self._serialize_writes = bind is not None and bind.dialect.name == "sqlite"
-        self._write_lock = asyncio.Lock()
-
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction; on SQLite, one at a time."""
-        if not self._serialize_writes:
-            async with self._sessions.begin() as session:
-                yield session
-            return
-        async with self._write_lock, self._sessions.begin() as session:
-            yield session
+        self._write = WriteTransactions(sessions).begin  # a write transaction; on SQLite, one at a time
 
     # --- devices ---
 

@@ -22,7 +22,8 @@ COMMANDS_HELP = """commands (one per line on standard input):
   invite-reject CHANNEL_ID STATUS|off   answer live-view INVITEs with STATUS (e.g. 486)
   bye CHANNEL_ID                  hang up every live stream of the channel (BYE from the device)
   media drop CHANNEL_ID           close the TCP media connections of the channel's streams
-  payload CHANNEL_ID ps|ts|h264   what the channel's next live streams carry (default ps)
+  payload CHANNEL_ID ps|ts|h264|h264-sprop   what the channel's next live streams carry (default ps;
+                                  h264-sprop: SPS/PPS only in the SDP answer)
   recordinfo-drop N...            lose these chunks (1 = first) of the next RecordInfo answer
   control-reject STATUS|off       answer playback control (MANSRTSP INFO) with STATUS (e.g. 488)
   media-status in-dialog|out-of-dialog   where MediaStatus 121 goes when a playback or download ends
@@ -157,7 +158,7 @@ async def execute(simulator: Simulator, words: list[str]) -> None:
             if device is None:
                 raise CommandError(f"no device {device_id}")
             await simulator.send_catalog_events(device, kind.upper(), channel_ids)
-        case ["payload", channel_id, ("ps" | "ts" | "h264") as kind]:
+        case ["payload", channel_id, ("ps" | "ts" | "h264" | "h264-sprop") as kind]:
             simulator.live.payload(channel_id, kind)
             stdout_events({"event": "payload", "channel": channel_id, "payload": kind})
         case ["recordinfo-drop", *numbers] if numbers and all(n.isdigit() and int(n) > 0 for n in numbers):

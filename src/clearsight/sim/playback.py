@@ -38,16 +38,17 @@ from clearsight.gb28181.mansrtsp import (
     parse_request,
 )
 from clearsight.gb28181.requests import MANSCDP_CONTENT_TYPE
-from clearsight.gb28181.sdp import MediaTransport, SdpError, SessionDescription, TcpSetup, parse_sdp
+from clearsight.gb28181.sdp import SdpError, parse_sdp
 from clearsight.gb28181.sdp_build import build_answer
 from clearsight.gb28181.ssrc import StreamKind
 from clearsight.sim.device import SimulatedChannel, SimulatedDevice
-from clearsight.sim.live_stream import LIVE_FPS, LIVE_HEIGHT, LIVE_WIDTH, SDP_CONTENT_TYPE, MediaSink, open_media_sink
+from clearsight.sim.device_streams import DeviceStream, DeviceStreams, Emit
+from clearsight.sim.live_stream import LIVE_FPS, LIVE_HEIGHT, LIVE_WIDTH
 from clearsight.sim.recordings import RECORDED_BYTES_PER_SECOND, RecordingArchive
 from clearsight.sim.rtp_stream import PsRtpStream
 from clearsight.sim.video import PTS_CLOCK_HZ, LiveEncoder, clock_text
 from clearsight.sip.dialog import Dialog
-from clearsight.sip.endpoint import IncomingRequest, Peer, SipEndpoint, TransactionTimeout
+from clearsight.sip.endpoint import IncomingRequest, SipEndpoint, TransactionTimeout
 from clearsight.sip.errors import SipError
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,6 @@ FRAME_SECONDS = 1 / LIVE_FPS  # recorded time each frame shows
 # Seconds the MediaStatus MESSAGE may take to be answered.
 NOTIFY_TIMEOUT = 5.0
 
-Emit = Callable[..., None]
 # Sends a MESSAGE body from a device outside any dialog; returns the platform's status (None: no answer).
 DeviceMessage = Callable[[SimulatedDevice, bytes], Awaitable[int | None]]
 
@@ -71,17 +71,9 @@ def history_kind(body: bytes) -> StreamKind | None:
     return kind if kind in HISTORY_KINDS else None
 
 
-@dataclass(slots=True)
-class _Playback:
-    call_id: str
-    device: SimulatedDevice
-    channel: SimulatedChannel
+@dataclass(slots=True, kw_only=True)
+class _Playback(DeviceStream):
     kind: StreamKind
-    offer: SessionDescription
-    sink: MediaSink
-    transport: MediaTransport
-    dialog: Dialog
-    platform: Peer
     start: float  # Unix seconds of the first instant of the range
     end: float
     download_speed: float = 1.0
@@ -90,9 +82,6 @@ class _Playback:
     paused: bool = False
     keyframe_wanted: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    frames_sent: int = 0
-    packets_sent: int = 0
     first_clock: str | None = None
     last_clock: str | None = None
 
@@ -112,50 +101,25 @@ class _Playback:
         return step / self.scale if self.kind is StreamKind.PLAYBACK else step
 
 
-class PlaybackStreamer:
+class PlaybackStreamer(DeviceStreams[_Playback]):
     """INVITE/ACK/INFO/BYE of history streams for every simulated channel of one simulator."""
 
     def __init__(self, endpoint: SipEndpoint, local_host: str, emit: Emit, archive: RecordingArchive,
                  next_sn: Callable[[], int], send_message: DeviceMessage) -> None:
-        self._endpoint = endpoint
-        self._local_host = local_host
-        self._emit = emit
+        super().__init__(endpoint, local_host, emit)
         self.archive = archive
         self._next_sn = next_sn
         self._send_message = send_message
-        self._streams: dict[str, _Playback] = {}
         self.notify_in_dialog = True  # MediaStatus 121 in the INVITE dialog; off: a MESSAGE outside it
         self.control_rejection: int | None = None  # answer MANSRTSP INFO with this status instead of obeying
 
-    @property
-    def active(self) -> int:
-        return len(self._streams)
-
-    def owns(self, call_id: str) -> bool:
-        return call_id in self._streams
-
-    def streams_of(self, channel_id: str) -> list[str]:
-        return [s.call_id for s in self._streams.values() if s.channel.channel_id == channel_id]
-
-    async def close(self) -> None:
-        for stream in list(self._streams.values()):
-            await self._stop(stream, "simulator stopping")
-
     # --- SIP ---------------------------------------------------------------------------------------
-    async def on_invite(self, incoming: IncomingRequest, device: SimulatedDevice) -> None:
+    async def _answer_invite(self, incoming: IncomingRequest, device: SimulatedDevice,
+                             channel: SimulatedChannel) -> None:
         request = incoming.request
-        channel_id = request.to_addr.uri.user or ""
-        channel = device.channel(channel_id)
-        if channel is None:
-            await incoming.respond(404, "No such channel")
-            return
-        try:
-            offer = parse_sdp(request.body)
-            if offer.stream.is_tcp and offer.setup is TcpSetup.HOLDCONN:
-                raise SdpError("a=setup:holdconn: no media would flow")
-        except SdpError as exc:
-            await incoming.respond(488, f"Bad SDP: {exc.reason}"[:100])
-            self._emit("playback_invite", device=device.device_id, channel=channel_id, status=488)
+        channel_id = channel.channel_id
+        offer = await self._read_offer(incoming, device, channel_id, "playback_invite")
+        if offer is None:
             return
         kind = offer.kind or StreamKind.PLAYBACK
         recorded = self.archive.clip(float(offer.start), float(offer.end))
@@ -164,36 +128,25 @@ class PlaybackStreamer:
             self._emit("playback_invite", device=device.device_id, channel=channel_id, status=404, mode=kind.value,
                        start=offer.start, end=offer.end)
             return
-        label = f"{channel_id}/{offer.ssrc.text if offer.ssrc else '?'}"
-        sink, port, transport = await open_media_sink(offer, self._local_host, label)
+        sink, port, transport = await self._open_sink(offer, channel_id)
         filesize = int((recorded[1] - recorded[0]) * RECORDED_BYTES_PER_SECOND) if kind is StreamKind.DOWNLOAD else None
         body = build_answer(offer=offer, device_id=channel_id, media_host=self._local_host, media_port=port,
                             filesize=filesize)
         tag = self._endpoint.new_tag()
-        stream = _Playback(request.call_id, device, channel, kind, offer, sink, transport,
-                           Dialog.from_uas_request(request, tag), incoming.peer, recorded[0], recorded[1],
-                           download_speed=float(offer.download_speed or 1))
-        self._streams[request.call_id] = stream
-        sip_port = self._endpoint.udp_port or self._endpoint.tcp_port
-        await incoming.respond(200, body=body, content_type=SDP_CONTENT_TYPE, to_tag=tag,
-                               headers=[("Contact", f"<sip:{channel_id}@{self._endpoint.local_host}:{sip_port}>")])
+        stream = _Playback(request.call_id, device, channel, offer, sink, transport,
+                           Dialog.from_uas_request(request, tag), incoming.peer, kind=kind, start=recorded[0],
+                           end=recorded[1], download_speed=float(offer.download_speed or 1))
+        await self._accept(incoming, stream, tag, body)
         self._emit("playback_invite", device=device.device_id, channel=channel_id, status=200, mode=kind.value,
                    ssrc=offer.ssrc.text if offer.ssrc else None, start=recorded[0], end=recorded[1],
                    download_speed=offer.download_speed, transport=transport.value)
 
     def on_ack(self, call_id: str) -> None:
-        stream = self._streams.get(call_id)
-        if stream is None or stream.task is not None:
+        stream = self._start(call_id, self._run)
+        if stream is None:
             return
-        stream.task = asyncio.create_task(self._run(stream))
         self._emit("playback_started", device=stream.device.device_id, channel=stream.channel.channel_id,
                    mode=stream.kind.value, transport=stream.transport.value)
-
-    async def on_bye(self, incoming: IncomingRequest) -> None:
-        stream = self._streams.get(incoming.request.call_id)
-        await incoming.respond(200)
-        if stream is not None:
-            await self._stop(stream, "bye")
 
     async def on_info(self, incoming: IncomingRequest) -> None:
         """MANSRTSP playback control in a history dialog."""
@@ -234,13 +187,8 @@ class PlaybackStreamer:
 
     # --- media -------------------------------------------------------------------------------------
     async def _stop(self, stream: _Playback, reason: str) -> None:
-        if self._streams.pop(stream.call_id, None) is None:
+        if not await self._end(stream):
             return
-        task = stream.task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        stream.sink.close()
         self._emit("playback_stopped", device=stream.device.device_id, channel=stream.channel.channel_id,
                    mode=stream.kind.value, reason=reason, frames=stream.frames_sent, packets=stream.packets_sent)
 
@@ -276,12 +224,7 @@ class PlaybackStreamer:
             shown = datetime.fromtimestamp(stream.start + stream.position).astimezone()
             frames = await asyncio.to_thread(encoder.encode_test_picture, channel_name=stream.channel.name,
                                              now=shown, marker=(stream.channel.ptz.pan, stream.channel.ptz.tilt))
-            for frame in frames:
-                for packet in rtp.packets_for(frame, int(ticks)):
-                    stream.sink.send(packet)
-                    stream.packets_sent += 1
-                stream.frames_sent += 1
-            await stream.sink.drain()
+            await stream.send(rtp, [(frame, int(ticks)) for frame in frames])
             if frames:
                 stream.first_clock = stream.first_clock or clock_text(shown)
                 stream.last_clock = clock_text(shown)

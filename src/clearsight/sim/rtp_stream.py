@@ -4,8 +4,9 @@
 header and program stream map, then PES with the PTS), cuts it into RTP payloads and adds the RTP headers. Devices
 that deviate from the standard are simulated by `TsRtpStream` (an MPEG-TS from `TsMuxer`, seven 188-byte packets per
 RTP payload as RFC 2250 §2 suggests) and `H264RtpStream` (RFC 6184 packetization mode 1: single NAL unit packets,
-FU-A for NAL units larger than a payload); `rtp_stream_for` picks one by `StreamPayload`. The caller sends each
-packet as a UDP datagram, or over TCP framed with `clearsight.media.rtp_framing.frame_rtp` (RFC 4571).
+FU-A for NAL units larger than a payload; for `StreamPayload.H264_SPROP` without the SPS and PPS, which such a device
+gives only in its SDP answer's sprop-parameter-sets); `rtp_stream_for` picks one by `StreamPayload`. The caller
+sends each packet as a UDP datagram, or over TCP framed with `clearsight.media.rtp_framing.frame_rtp` (RFC 4571).
 `ReplaySource` loops a pre-encoded clip with fresh timestamps, so one process can feed many streams without
 encoding for each.
 """
@@ -36,6 +37,7 @@ RTP_MARKER_BIT = 0x80  # RFC 3550 §5.1: M, the top bit of the second octet; set
 START_CODE = b"\x00\x00\x01"  # H.264 Annex B start_code_prefix_one_3bytes
 FU_A = 28  # RFC 6184 §5.8: fragmentation unit type
 FU_START, FU_END = 0x80, 0x40  # RFC 6184 §5.8: S and E bits of the FU header
+H264_PARAMETER_SET_TYPES = frozenset({7, 8})  # H.264 Table 7-1: nal_unit_type of an SPS and a PPS
 
 _HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence number, timestamp, SSRC
 
@@ -46,6 +48,7 @@ class StreamPayload(enum.Enum):
     PS = "ps"
     TS = "ts"
     H264 = "h264"
+    H264_SPROP = "h264-sprop"  # raw H.264 whose SPS/PPS are only in the SDP answer (sprop-parameter-sets)
 
 
 class RtpStream:
@@ -154,14 +157,17 @@ class H264RtpStream(RtpStream):
     codec = Codec.H264
 
     def __init__(self, ssrc: int, payload_type: int = H264_PAYLOAD_TYPE, max_payload: int = DEFAULT_MAX_PAYLOAD,
-                 *, initial_sequence: int | None = None) -> None:
+                 *, initial_sequence: int | None = None, in_band_parameter_sets: bool = True) -> None:
         if max_payload < 3:
             raise ValueError(f"max_payload {max_payload} leaves no room for an FU-A fragment")
         super().__init__(ssrc, payload_type, PS_RTP_CLOCK_HZ, max_payload, initial_sequence=initial_sequence)
+        self.in_band_parameter_sets = in_band_parameter_sets
 
     def payloads_for(self, frame: EncodedFrame, pts_90k: int) -> list[bytes]:
         payloads: list[bytes] = []
         for nal in nal_units(frame.data):
+            if not self.in_band_parameter_sets and nal[0] & 0x1F in H264_PARAMETER_SET_TYPES:
+                continue
             if len(nal) <= self.max_payload:
                 payloads.append(nal)
                 continue
@@ -194,10 +200,11 @@ def rtp_stream_for(payload: StreamPayload, ssrc: int, *, codec: Codec = Codec.H2
     """The packetizer a simulated device uses for `payload`."""
     if payload is StreamPayload.TS:
         return TsRtpStream(ssrc, codec=codec, initial_sequence=initial_sequence)
-    if payload is StreamPayload.H264:
+    if payload in (StreamPayload.H264, StreamPayload.H264_SPROP):
         if codec is not Codec.H264:
             raise ValueError(f"raw RTP is simulated for H.264 only, not {codec.value}")
-        return H264RtpStream(ssrc, initial_sequence=initial_sequence)
+        return H264RtpStream(ssrc, initial_sequence=initial_sequence,
+                             in_band_parameter_sets=payload is StreamPayload.H264)
     return PsRtpStream(ssrc, codec=codec, initial_sequence=initial_sequence)
 
 

@@ -1,6 +1,6 @@
 // Why a tile shows no video: a failure with the step it happened at, a headline and the detail the
-// platform (or the browser) gave. Steps come from the live-view API: invite, connect, no-rtp,
-// wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection.
+// platform (or the browser) gave. Steps come from the live-view API: offline (409), invite, connect,
+// no-rtp, wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection.
 
 const STEP_HEADLINES = {
   offline: 'Device offline',
