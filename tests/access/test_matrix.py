@@ -6,7 +6,7 @@ or a new route not naming one and not listed in NOT_CHANNEL_SCOPED with a reason
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,15 +14,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Mount
 
 from clearsight.access.policy import ChannelClass
 from clearsight.api.channel_access import ChannelPermission
 from clearsight.api.security import RoleRequirement
 from clearsight.audit import InMemoryAuditLog
-from tests.access.platform import USERS, AccessPlatform, build_platform
-from tests.api.session import BASE_URL, bearer
+from tests.access.platform import USERS, AccessPlatform
+from tests.api.session import bearer
 from tests.audit.api_app import audit_api
 
 CHANNEL_PARAM = "{channel_id}"
@@ -128,18 +127,6 @@ def test_every_route_is_checked_or_listed(method: str, path: str) -> None:
 def _roles_of(route: APIRoute) -> frozenset[str] | None:
     requirements = [c.roles for c in _calls(route.dependant) if isinstance(c, RoleRequirement)]
     return frozenset(str(r) for r in frozenset.intersection(*requirements)) if requirements else None
-
-
-@pytest.fixture
-async def platform(db_engine: AsyncEngine) -> AccessPlatform:
-    return await build_platform(db_engine)
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
 
 
 async def test_matrix_of_channel_routes(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
