@@ -277,7 +277,7 @@ class Settings(BaseSettings):
         try:
             policy.check(info.data.get("admin_user", ""), value)
         except WeakPassword as exc:
-            raise ValueError(f"{exc.reason} ({exc.rule})") from None
+            raise ValueError(f"must not be {exc.reason}") from None
         return value
 
     @model_validator(mode="after")

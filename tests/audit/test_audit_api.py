@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from clearsight.api.auditing import OWN_CREDENTIALS_PATH
+from clearsight.api.auditing import OWN_CREDENTIALS_PATHS
 from clearsight.audit import AuditEntry, AuditUnavailable, InMemoryAuditLog
 from clearsight.audit.entry import JsonObject
 from tests.api.fakes import CHANNEL_GB_ID, DEVICE_ID, PASSWORD
@@ -115,7 +115,7 @@ def unsafe_endpoints(app: FastAPI) -> list[tuple[str, str]]:
             continue  # WebSockets and the static mount only read
         assert route.path is not None
         for method in sorted(set(route.methods or ()) & UNSAFE_METHODS):
-            if not route.path.startswith(OWN_CREDENTIALS_PATH):
+            if not route.path.startswith(OWN_CREDENTIALS_PATHS):
                 endpoints.append((method, PATH_PARAM.sub("1", route.path)))
     return endpoints
 

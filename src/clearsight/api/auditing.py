@@ -23,8 +23,9 @@ from clearsight.channel_streams import ChannelAddress
 
 logger = logging.getLogger(__name__)
 
-# Signing in and out, and the caller's own password and sessions: auditors manage their own credentials too.
-OWN_CREDENTIALS_PATH = "/api/v1/auth/"
+# Signing in and out, the caller's own password, sessions and API tokens: auditors manage their own credentials
+# too (an auditor's API token is as read-only as the auditor).
+OWN_CREDENTIALS_PATHS = ("/api/v1/auth/", "/api/v1/api-tokens")
 
 
 def client_address(connection: HTTPConnection) -> str | None:
@@ -62,7 +63,7 @@ async def auditors_read_only(connection: HTTPConnection) -> None:
     """
     if connection.scope["type"] != "http" or connection.scope["method"] in SAFE_METHODS:
         return
-    if connection.url.path.startswith(OWN_CREDENTIALS_PATH):
+    if connection.url.path.startswith(OWN_CREDENTIALS_PATHS):
         return
     try:
         principal = await authenticate(connection)
