@@ -165,7 +165,7 @@ def create_app(
     api.include_router(audit_routes.router)  # administrators and auditors only
     app.include_router(api)
     app.include_router(health.router)
-    app.include_router(metrics.router, dependencies=[Depends(current_user)])
+    app.include_router(metrics.router, dependencies=[Depends(current_user)])  # an API token: metrics:read
 
     _install_exception_handlers(app)
     app.add_middleware(UnhandledErrorMiddleware)  # added first: runs inside the headers middleware
