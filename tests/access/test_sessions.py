@@ -7,14 +7,17 @@ import httpx
 import jwt
 import pytest
 
-from clearsight.access.sessions import SessionKind
+from clearsight.access.sessions import InMemorySessionStore, SessionKind
 from clearsight.api.deps import ApiServices
+from clearsight.api.device_playbacks import DevicePlaybacks, PlaybackTokenService
+from clearsight.api.problems import Problem
+from clearsight.api.routers.device_playback import _verified
 from clearsight.api.sessions import SESSION_ENDED, SessionGuard
 from clearsight.api.tokens import TOKEN_AUDIENCE, InvalidToken, TokenService
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.registry.models import utc_now
 from tests.access.platform import AccessPlatform
-from tests.api.fakes import PASSWORD
+from tests.api.fakes import PASSWORD, FakeUser
 from tests.api.session import SECRET, TOKEN_TTL, assert_problem, bearer, login
 
 
@@ -200,3 +203,21 @@ async def test_last_seen_is_written_at_most_once_per_interval(platform: AccessPl
 
     assert first is not None and second is not None
     assert first.last_seen_at >= before and second.last_seen_at == first.last_seen_at
+
+
+async def test_a_device_playback_of_an_ended_session_is_refused() -> None:
+    tokens = TokenService(SECRET, TOKEN_TTL)
+    guard = SessionGuard(InMemorySessionStore(), tokens)
+    mine, _ = await guard.open(FakeUser(3, "view", "viewer"), SessionKind.BEARER, None, None)
+    theirs, _ = await guard.open(FakeUser(2, "oper", "operator"), SessionKind.BEARER, None, None)
+    playbacks = DevicePlaybacks(PlaybackTokenService(SECRET, 60))
+    views = [playbacks.new(1, name, utc_now(), utc_now(), lambda v: True) for name in ("view", "oper")]
+    views[0].auth_session, views[1].auth_session = mine.id, theirs.id
+    urls = [playbacks.tokens.issue(v.username, v.session_id, 1)[0] for v in views]
+
+    await guard.revoke([mine], "view")
+
+    with pytest.raises(Problem) as refused:
+        _verified(playbacks, guard, urls[0], views[0].session_id)
+    assert refused.value.status == 403
+    assert _verified(playbacks, guard, urls[1], views[1].session_id) is views[1]

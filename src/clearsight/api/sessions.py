@@ -99,6 +99,11 @@ class SessionGuard:
             self._touched[session_id] = now
             await self.store.touch(session_id, now)
 
+    def known_revoked(self, session_id: str) -> bool:
+        """Whether the session was revoked, for callers that know the revocations are loaded (something this
+        process handed out after an authenticated request, such as a device playback)."""
+        return self._revoked is not None and session_id in self._revoked
+
     async def is_revoked(self, session_id: str) -> bool:
         """Whether the session was revoked (stream tokens are checked with this)."""
         return session_id in await self._revocations()
