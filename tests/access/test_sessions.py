@@ -221,3 +221,14 @@ async def test_a_device_playback_of_an_ended_session_is_refused() -> None:
         _verified(playbacks, guard, urls[0], views[0].session_id)
     assert refused.value.status == 403
     assert _verified(playbacks, guard, urls[1], views[1].session_id) is views[1]
+
+
+async def test_a_stream_opened_while_its_session_ends_is_ended() -> None:
+    guard = SessionGuard(InMemorySessionStore(), TokenService(SECRET, TOKEN_TTL))
+    session, _ = await guard.open(FakeUser(3, "view", "viewer"), SessionKind.BEARER, None, None)
+    assert not await guard.is_revoked(session.id)  # the stream token's check passes ...
+    await guard.revoke([session], "admin")  # ... then the session ends while the stream is being opened
+    consumer = Consumer("ws:view")
+
+    with guard.streams.watching(session.id, consumer):
+        assert consumer.get_nowait() == StreamEnd(SESSION_ENDED)

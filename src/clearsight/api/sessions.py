@@ -33,8 +33,9 @@ MAX_TOUCHED = 50_000  # sessions whose last write time is remembered; past it th
 class StreamsBySession:
     """Open viewer connections per sign-in session, so that the session's end ends them."""
 
-    def __init__(self) -> None:
+    def __init__(self, revoked: Callable[[str], bool] = lambda session_id: False) -> None:
         self._open: dict[str, set[Consumer]] = {}
+        self._revoked = revoked
 
     @contextlib.contextmanager
     def watching(self, session_id: str | None, consumer: Consumer) -> Iterator[None]:
@@ -42,6 +43,8 @@ class StreamsBySession:
             yield
             return
         self._open.setdefault(session_id, set()).add(consumer)
+        if self._revoked(session_id):  # revoked while the stream was being opened, after its token was checked
+            consumer.offer(StreamEnd(SESSION_ENDED))
         try:
             yield
         finally:
@@ -73,7 +76,7 @@ class SessionGuard:
         self._revoked: dict[str, datetime] | None = None  # None until loaded from the store
         self._loading = asyncio.Lock()
         self._touched: dict[str, datetime] = {}
-        self.streams = StreamsBySession()
+        self.streams = StreamsBySession(self.known_revoked)
 
     async def open(self, user: UserRecord, kind: SessionKind, client: str | None,
                    user_agent: str | None) -> tuple[SessionRecord, IssuedToken]:
