@@ -143,12 +143,11 @@ class UserStore:
 
     async def set_active(self, user_id: int, active: bool) -> UserRecord | None:
         """Enable or disable the account; None when there is no such user."""
-        async with self._sessions.begin() as session:
+        async with self._sessions.begin() as session:  # the write first: SQLite upgrades no read lock
+            await session.execute(update(User).where(User.id == user_id).values(is_active=active))
             user = await session.get(User, user_id)
             if user is None:
                 return None
-            user.is_active = active
-            await session.flush()
             record = _record(user)
         logger.info("user %s %s", record.username, "enabled" if active else "disabled")
         return record
