@@ -135,7 +135,7 @@ def error_of(**overrides: object) -> str:
         (
             "ADMIN_PASSWORD",
             "short",
-            "CLEARSIGHT_ADMIN_PASSWORD: must be at least 8 characters, got 5 characters",
+            "CLEARSIGHT_ADMIN_PASSWORD: must not be shorter than 12 characters, got 5 characters",
         ),
         (
             "DEVICE_PASSWORD",
@@ -212,3 +212,10 @@ def test_configured_secret_key_is_used(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path, secret_key="k" * 40)
     assert settings.effective_secret_key() == "k" * 40
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_tls_certificate_and_key_go_together(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="CLEARSIGHT_TLS_CERT and CLEARSIGHT_TLS_KEY must be set together"):
+        load_settings(tls_cert=tmp_path / "cert.pem")
+    settings = load_settings(tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem")
+    assert settings.tls_key == tmp_path / "key.pem"

@@ -65,7 +65,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from clearsight.demo import run_demo
 
     settings = _load(args.config, sip_port=args.sip_port, http_port=args.http_port)
-    run_async(run_demo(settings, devices=args.devices, channels=args.channels))
+    run_async(run_demo(settings, devices=args.devices, channels=args.channels, https=args.https))
     return 0
 
 
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--channels", type=int, default=2, help="channels per device (default 2)")
     demo.add_argument("--sip-port", type=int, help="SIP port (default: the settings', 5060)")
     demo.add_argument("--http-port", type=int, help="HTTP port (default: the settings', 8080)")
+    demo.add_argument("--https", action="store_true",
+                      help="serve HTTPS: CLEARSIGHT_TLS_CERT/KEY, else a self-signed certificate made in the data "
+                      "directory on first run (browsers warn about it)")
     demo.set_defaults(func=_cmd_demo)
 
     from clearsight.sim.cli import add_sim_arguments

@@ -18,13 +18,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from clearsight.access.password_policy import DEFAULT_MIN_PASSWORD_LENGTH, PasswordPolicy, WeakPassword
 from clearsight.recording.storage import StoragePath, StorageSpecError, parse_storage_paths
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ SIGNING_KEY_FILE = "signing_key.pem"  # the platform's Ed25519 key (exports, aud
 DATABASE_FILE = "clearsight.db"
 PLATFORM_ID_LENGTH = 20  # GB/T 28181 IDs are 20 digits
 SIP_DOMAIN_LENGTH = 10  # the SIP domain is the first 10 digits of the platform ID
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 8  # the least CLEARSIGHT_PASSWORD_MIN_LENGTH may be set to
 SECRET_KEY_BYTES = 32
 
 # Async drivers we run on, by the URL schemes an operator may write.
@@ -108,6 +109,14 @@ class Settings(BaseSettings):
     )
     admin_user: str = Field(
         default="admin", min_length=1, max_length=64, title="First administrator's user name"
+    )
+    password_min_length: int = Field(
+        default=DEFAULT_MIN_PASSWORD_LENGTH,
+        ge=MIN_PASSWORD_LENGTH,
+        le=128,
+        title="Minimum password length",
+        description="Users' passwords (and the first administrator's) must be at least this long; they must "
+        "also differ from the user name and not be one of the most common passwords (docs/security.md).",
     )
     admin_password: str | None = Field(
         default=None,
@@ -215,6 +224,13 @@ class Settings(BaseSettings):
         title="Exports directory",
         description="Where export packages are written; default <data_dir>/exports.",
     )
+    tls_cert: Path | None = Field(
+        default=None,
+        title="TLS certificate",
+        description="PEM certificate (chain) file; with CLEARSIGHT_TLS_KEY the HTTP API and web UI are served "
+        "over HTTPS only, and HSTS is sent.",
+    )
+    tls_key: Path | None = Field(default=None, title="TLS private key", description="PEM key of tls_cert.")
     secret_key: str | None = Field(
         default=None,
         repr=False,
@@ -254,10 +270,21 @@ class Settings(BaseSettings):
 
     @field_validator("admin_password")
     @classmethod
-    def _check_admin_password(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    def _check_admin_password(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        policy = PasswordPolicy(info.data.get("password_min_length", DEFAULT_MIN_PASSWORD_LENGTH))
+        try:
+            policy.check(info.data.get("admin_user", ""), value)
+        except WeakPassword as exc:
+            raise ValueError(f"must not be {exc.reason}") from None
         return value
+
+    @model_validator(mode="after")
+    def _check_tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("CLEARSIGHT_TLS_CERT and CLEARSIGHT_TLS_KEY must be set together")
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -14,8 +14,12 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
+from clearsight.access.api_tokens import ApiTokenStore
+from clearsight.access.password_policy import PasswordPolicy
 from clearsight.access.service import AccessControl
+from clearsight.access.sessions import SessionStore
 from clearsight.access.store import AccessStore
 from clearsight.access.users import UserStore
 from clearsight.api.app import create_app
@@ -63,6 +67,8 @@ class Platform:
     audit: AuditLog
     audit_search: AuditSearch
     access: AccessControl | None = None  # grants and share requests (docs/access.md); always set by running_platform
+    sessions: SessionStore | None = None  # sign-in sessions and API tokens (docs/security.md); likewise
+    api_tokens: ApiTokenStore | None = None
 
 
 async def _db_ping(engine: AsyncEngine) -> bool:
@@ -105,7 +111,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     engine = create_engine(url)
     sessions = session_factory(engine)
     registry = RegistryStore(sessions)
-    users = UserStore(sessions)
+    users = UserStore(sessions, policy=PasswordPolicy(settings.password_min_length))
     admin_password = settings.admin_password
     generated: str | None = None
     if admin_password is None:
@@ -147,7 +153,8 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         await recordings.start()
         access.start()
         yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports,
-                       recordings, audit, AuditSearch(sessions), access)
+                       recordings, audit, AuditSearch(sessions), access, SessionStore(sessions),
+                       ApiTokenStore(sessions))
     finally:
         if recordings is not None:
             await recordings.stop()  # before the hub: the recorders close their files while the streams run
@@ -160,6 +167,17 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         await engine.dispose()
 
 
+def http_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration: HTTPS only when a certificate is set (HSTS then follows from the scheme)."""
+    return uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
+                          lifespan="off", ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
+
+
+def base_url(settings: Settings) -> str:
+    scheme = "https" if settings.tls_cert is not None else "http"
+    return f"{scheme}://{settings.http_host}:{settings.http_port}"
+
+
 async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[None]] | None = None) -> None:
     """Run until SIGINT/SIGTERM."""
     install_url_token_filter()
@@ -168,10 +186,9 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
                          db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
                          audit_log=platform.audit, audit_reader=platform.audit_search, login_guard=LoginThrottle(),
-                         exports=platform.exports, recordings=platform.recordings, access=platform.access)
-        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
-                                access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
+                         exports=platform.exports, recordings=platform.recordings, access=platform.access,
+                         sessions=platform.sessions, api_tokens=platform.api_tokens)
+        server = uvicorn.Server(http_config(app, settings))
         if on_ready is not None:
             async def announce() -> None:
                 while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on

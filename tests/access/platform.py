@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from clearsight.access.api_tokens import ApiTokenStore
 from clearsight.access.policy import Action, ChannelClass, Grant, ScopeKind
 from clearsight.access.service import AccessControl
+from clearsight.access.sessions import SessionStore
 from clearsight.access.store import AccessStore, NewGrant
 from clearsight.access.users import Role, UserStore
 from clearsight.api import ApiConfig, create_app
@@ -59,6 +61,8 @@ class AccessPlatform:
     department_id: int
     channels: list[MatrixChannel]
     grant: Grant
+    user_store: UserStore
+    sessions: SessionStore
 
     def expected_allowed(self, username: str, channel: MatrixChannel) -> bool:
         if USERS[username] is Role.ADMINISTRATOR:
@@ -98,5 +102,7 @@ async def build_platform(engine: AsyncEngine) -> AccessPlatform:
                  max_class=GRANTED_UP_TO, department_id=department.id), "admin", None)
     app = create_app(settings=ApiConfig(secret_key=SECRET, token_ttl=TOKEN_TTL), registry=registry, users=users,
                      control=OfflineControl(), metrics_registry=CollectorRegistry(), db_ping=FakeDatabase().ping,
-                     audit_log=audit, audit_reader=audit, access=access, static_dir=None)
-    return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant)
+                     audit_log=audit, audit_reader=audit, access=access, sessions=SessionStore(sessions),
+                     api_tokens=ApiTokenStore(sessions), static_dir=None)
+    return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant, users,
+                          SessionStore(sessions))

@@ -6,7 +6,7 @@ or a new route not naming one and not listed in NOT_CHANNEL_SCOPED with a reason
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,15 +14,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import Mount
 
 from clearsight.access.policy import ChannelClass
 from clearsight.api.channel_access import ChannelPermission
 from clearsight.api.security import RoleRequirement
 from clearsight.audit import InMemoryAuditLog
-from tests.access.platform import USERS, AccessPlatform, build_platform
-from tests.api.session import BASE_URL, bearer
+from tests.access.platform import USERS, AccessPlatform
+from tests.api.session import bearer
 from tests.audit.api_app import audit_api
 
 CHANNEL_PARAM = "{channel_id}"
@@ -35,6 +34,15 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "health probe, no data",
     ("GET", "/metrics"): "platform figures, no channel data",
     ("POST", "/api/v1/auth/token"): "login",
+    ("POST", "/api/v1/auth/session"): "login (cookie)",
+    ("POST", "/api/v1/auth/logout"): "the caller's own session (test_sessions.py)",
+    ("PUT", "/api/v1/auth/password"): "the caller's own password",
+    ("GET", "/api/v1/auth/sessions"): "own sessions; administrators: anyone's (test_matrix_of_credential_routes)",
+    ("DELETE", "/api/v1/auth/sessions/{session_id}"): "own sessions; administrators: anyone's",
+    ("POST", "/api/v1/api-tokens"): "a token of the caller's own, acting within the caller's rights",
+    ("GET", "/api/v1/api-tokens"): "own tokens; administrators: anyone's (test_matrix_of_credential_routes)",
+    ("DELETE", "/api/v1/api-tokens/{token_id}"): "own tokens; administrators: anyone's",
+    ("PUT", "/api/v1/users/{user_id}/active"): "administrators only",
     ("GET", "/api/v1/devices"): "device inventory, no video (device lists are not yet filtered: docs/access.md)",
     ("GET", "/api/v1/devices/{device_id}"): "device inventory, no video",
     ("DELETE", "/api/v1/devices/{device_id}"): "administrators only",
@@ -121,18 +129,6 @@ def _roles_of(route: APIRoute) -> frozenset[str] | None:
     return frozenset(str(r) for r in frozenset.intersection(*requirements)) if requirements else None
 
 
-@pytest.fixture
-async def platform(db_engine: AsyncEngine) -> AccessPlatform:
-    return await build_platform(db_engine)
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
-
-
 async def test_matrix_of_channel_routes(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
     """Each channel route × role × channel (in/out of scope × class): refused exactly when no grant allows it."""
     headers = {name: await bearer(client, name) for name in USERS}
@@ -178,3 +174,52 @@ async def test_channel_lists_are_filtered_in_the_query(platform: AccessPlatform,
     regions = (await client.get("/api/v1/regions", headers=await bearer(client, "view"))).json()
     counts = {node["code"]: node["channel_count"] for node in regions}
     assert counts.get("34") == len(in_scope) and counts.get("35", 0) == 0
+
+
+async def test_matrix_of_credential_routes(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
+    """Each role on another user's sessions, API tokens and account: only administrators reach them."""
+    owner = "maint"
+    owner_id = platform.users[owner]
+    mismatches: list[str] = []
+    for username, role in USERS.items():
+        if username == owner:
+            continue
+        headers = await bearer(client, username)
+        owner_session = (await client.get("/api/v1/auth/sessions", headers=await bearer(client, owner))).json()[0]
+        owner_token = (await client.post("/api/v1/api-tokens", headers=await bearer(client, owner),
+                                         json={"name": "m", "scopes": ["read"]})).json()
+        admin = role == "administrator"
+        expected = [
+            ("GET", "/api/v1/auth/sessions", {"user_id": owner_id}, 200 if admin else 403),
+            ("GET", "/api/v1/api-tokens", {"user_id": owner_id}, 200 if admin else 403),
+            ("DELETE", f"/api/v1/auth/sessions/{owner_session['id']}", None, 204 if admin else 404),
+            ("DELETE", f"/api/v1/api-tokens/{owner_token['id']}", None, 200 if admin else 404),
+            ("PUT", f"/api/v1/users/{owner_id}/active", None, 200 if admin else 403),
+        ]
+        for method, path, params, status in expected:
+            body = {"active": True} if path.endswith("/active") else None
+            response = await client.request(method, path, headers=headers, params=params, json=body)
+            if response.status_code != status:
+                mismatches.append(f"{method} {path} as {username}: {response.status_code}, expected {status}")
+    assert mismatches == []
+
+
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/session"), ("GET", "/healthz"),
+          ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect")}
+
+
+async def test_a_metrics_token_opens_only_metrics(client: httpx.AsyncClient) -> None:
+    """Every authenticated route of the app, called with a `metrics:read` API token: refused but /metrics."""
+    created = await client.post("/api/v1/api-tokens", headers=await bearer(client, "admin"),
+                                json={"name": "scraper", "scopes": ["metrics:read"]})
+    headers = {"Authorization": f"Bearer {created.json()['secret']}"}
+    opened = []
+    for method, path, route in ROUTES:
+        if route is None or path.startswith(STREAM_PREFIX) or (method, path) in PUBLIC:
+            continue  # WebSockets and stream URLs take stream tokens; public routes take nothing
+        response = await client.request(method, PATH_PARAM.sub("1", path), headers=headers)
+        if response.status_code != 403 and path != "/metrics":
+            opened.append(f"{method} {path} -> {response.status_code}")
+        if path == "/metrics":
+            assert response.status_code == 200
+    assert opened == []

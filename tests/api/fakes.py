@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -178,6 +178,16 @@ class FakeUsers:
     async def authenticate(self, username: str, password: str) -> FakeUser | None:
         user = self.users.get(username)
         return user if user is not None and password == PASSWORD else None
+
+    async def change_password(self, user_id: int, new_password: str) -> FakeUser | None:
+        return next((user for user in self.users.values() if user.id == user_id), None)
+
+    async def set_active(self, user_id: int, active: bool) -> FakeUser | None:
+        for name, user in self.users.items():
+            if user.id == user_id:
+                self.users[name] = replace(user, is_active=active)
+                return self.users[name]
+        return None
 
 
 class FakeControl:

@@ -21,6 +21,7 @@ from tests.api.session import SECRET, TOKEN_PATH, TOKEN_TTL, assert_problem, log
 # Reachable without a token: the login itself, the health probe, and the API description.
 PUBLIC = {
     ("POST", TOKEN_PATH),
+    ("POST", "/api/v1/auth/session"),
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
@@ -128,7 +129,7 @@ async def test_login_attempts_go_through_the_guard(
 async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     issued = TokenService(SECRET, TOKEN_TTL, clock=lambda: an_hour_ago).issue(
-        FakeUser(1, "admin", "administrator")
+        FakeUser(1, "admin", "administrator"), "0" * 32
     )
 
     response = await client.get("/api/v1/devices", headers={"Authorization": f"Bearer {issued.access_token}"})
@@ -155,6 +156,7 @@ def _claims(role: str = "administrator", **changes: object) -> dict[str, object]
         "iat": now,
         "exp": now + 60,
         "jti": "x" * 32,
+        "sid": "s" * 32,
     }
     claims.update(changes)
     return claims
@@ -180,6 +182,12 @@ def _claims(role: str = "administrator", **changes: object) -> dict[str, object]
                 {k: v for k, v in _claims().items() if k != "jti"}, SECRET, algorithm="HS256"
             ),
             id="no-jti",
+        ),
+        pytest.param(
+            lambda good: jwt.encode(
+                {k: v for k, v in _claims().items() if k != "sid"}, SECRET, algorithm="HS256"
+            ),
+            id="no-session",
         ),
         pytest.param(lambda good: "not-a-jwt", id="garbage"),
     ],

@@ -30,7 +30,7 @@ def test_expired_forged_and_api_tokens_are_refused() -> None:
         service.verify(token, 1)
     with pytest.raises(InvalidToken):
         StreamTokenService("x" * 32, 60).verify(service.issue("alice", 1)[0], 1)
-    api_token = TokenService(SECRET, 60).issue(FakeUser(1, "alice", "viewer", "pw")).access_token
+    api_token = TokenService(SECRET, 60).issue(FakeUser(1, "alice", "viewer", "pw"), "0" * 32).access_token
     with pytest.raises(InvalidToken):  # no "ch" claim, and the wrong audience
         service.verify(api_token, 1)
     with pytest.raises(InvalidToken):  # no "role" claim, and the wrong audience

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from clearsight.api.auditing import OWN_CREDENTIALS_PATHS
 from clearsight.audit import AuditEntry, AuditUnavailable, InMemoryAuditLog
 from clearsight.audit.entry import JsonObject
 from tests.api.fakes import CHANNEL_GB_ID, DEVICE_ID, PASSWORD
@@ -106,14 +107,15 @@ async def test_export_csv_and_json_and_the_export_is_audited(client: httpx.Async
 
 
 def unsafe_endpoints(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, concrete path) of every HTTP route that may change state, login excepted."""
+    """(method, concrete path) of every HTTP route that may change state, but the caller's own credentials
+    (signing in and out, own password and sessions: test_auditors_manage_their_own_sign_in)."""
     endpoints = []
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute):
             continue  # WebSockets and the static mount only read
         assert route.path is not None
         for method in sorted(set(route.methods or ()) & UNSAFE_METHODS):
-            if route.path != TOKEN_PATH:
+            if not route.path.startswith(OWN_CREDENTIALS_PATHS):
                 endpoints.append((method, PATH_PARAM.sub("1", route.path)))
     return endpoints
 
@@ -131,6 +133,14 @@ async def test_auditors_are_refused_every_unsafe_endpoint(app: FastAPI, client: 
         if response.status_code != 403:
             allowed.append(f"{method} {path} -> {response.status_code}")
     assert allowed == []
+
+
+async def test_auditors_manage_their_own_sign_in(client: httpx.AsyncClient) -> None:
+    headers = await bearer(client, "audit")
+    sessions = await client.get("/api/v1/auth/sessions", headers=headers)
+    assert sessions.status_code == 200 and [s["username"] for s in sessions.json()] == ["audit"]
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    assert (await client.get("/api/v1/audit", headers=headers)).status_code == 401
 
 
 async def test_auditors_still_read(client: httpx.AsyncClient) -> None:

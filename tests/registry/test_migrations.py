@@ -17,7 +17,7 @@ from clearsight.registry.models import Base
 
 TABLES = {"devices", "channels", "regions", "catalog_groups", "users", "recording_policies", "recording_segments",
           "recording_gaps", "legal_holds", "exports", "audit_entries", "audit_checkpoints",
-          "departments", "access_grants", "share_requests"}
+          "departments", "access_grants", "share_requests", "auth_sessions", "api_tokens"}
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -40,7 +40,7 @@ async def test_upgrade_is_idempotent(database_url: str, db_engine: AsyncEngine) 
     await asyncio.to_thread(upgrade_database, database_url)
     async with db_engine.connect() as connection:
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version == "0004"
+    assert version == "0005"
 
 
 async def test_sqlite_connections_use_wal_and_foreign_keys(db_engine: AsyncEngine) -> None:

@@ -1,4 +1,4 @@
-"""Users and their passwords (Argon2id).
+"""Users and their passwords (Argon2id), which must pass the `PasswordPolicy` whenever one is set.
 
 Hashing is deliberately slow (tens of milliseconds and 64 MiB per hash), so `UserStore` always hashes
 and verifies in a worker thread, never on the event loop. Signing in as an unknown user costs the same
@@ -20,12 +20,13 @@ from sqlalchemy import exists, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from clearsight.access.password_policy import MAX_PASSWORD_LENGTH as MAX_PASSWORD_LENGTH
+from clearsight.access.password_policy import PasswordPolicy
+from clearsight.access.password_policy import WeakPassword as WeakPassword
 from clearsight.registry.models import Base, User, utc_now
 
 logger = logging.getLogger(__name__)
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024  # bounds the cost of hashing an attacker-chosen string
 MAX_USERNAME_LENGTH = 64
 
 _USERS = Base.metadata.tables["users"]
@@ -56,12 +57,6 @@ class InvalidUsername(UserError, ValueError):
     def __init__(self, username: str, reason: str) -> None:
         super().__init__(f"invalid user name {username!r}: {reason}")
         self.username = username
-        self.reason = reason
-
-
-class WeakPassword(UserError, ValueError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"password rejected: {reason}")
         self.reason = reason
 
 
@@ -100,16 +95,18 @@ class UserStore:
     """Users in the database. Hashing runs in worker threads."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], hasher: PasswordHasher | None = None
+        self, sessions: async_sessionmaker[AsyncSession], hasher: PasswordHasher | None = None,
+        policy: PasswordPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._hasher = hasher or _default_hasher
+        self.policy = policy or PasswordPolicy()
 
     async def create_user(self, username: str, password: str, role: Role | str) -> UserRecord:
         """Create an active user; raises UserExists, InvalidUsername, WeakPassword or ValueError (role)."""
         role = Role(role)
         _check_username(username)
-        _check_password(password)
+        self.policy.check(username, password)
         password_hash = await asyncio.to_thread(hash_password, password, self._hasher)
         user = User(username=username, password_hash=password_hash, role=role.value, is_active=True)
         try:
@@ -126,6 +123,34 @@ class UserStore:
         async with self._sessions() as session:
             user = await session.scalar(select(User).where(User.username == username))
             return _record(user) if user is not None else None
+
+    async def get_user_by_id(self, user_id: int) -> UserRecord | None:
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+            return _record(user) if user is not None else None
+
+    async def change_password(self, user_id: int, new_password: str) -> UserRecord | None:
+        """Set a new password (it must pass the policy; raises WeakPassword); None when there is no such user."""
+        user = await self.get_user_by_id(user_id)
+        if user is None:
+            return None
+        self.policy.check(user.username, new_password)
+        password_hash = await asyncio.to_thread(hash_password, new_password, self._hasher)
+        async with self._sessions.begin() as session:
+            await session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+        logger.info("user %s: password changed", user.username)
+        return user
+
+    async def set_active(self, user_id: int, active: bool) -> UserRecord | None:
+        """Enable or disable the account; None when there is no such user."""
+        async with self._sessions.begin() as session:  # the write first: SQLite upgrades no read lock
+            await session.execute(update(User).where(User.id == user_id).values(is_active=active))
+            user = await session.get(User, user_id)
+            if user is None:
+                return None
+            record = _record(user)
+        logger.info("user %s %s", record.username, "enabled" if active else "disabled")
+        return record
 
     async def authenticate(self, username: str, password: str) -> UserRecord | None:
         """The user when the password matches and the account is active, else None."""
@@ -157,7 +182,7 @@ class UserStore:
             if await session.scalar(select(exists().select_from(User))):
                 return False
         _check_username(username)
-        _check_password(password)
+        self.policy.check(username, password)
         password_hash = await asyncio.to_thread(hash_password, password, self._hasher)
         values = select(
             literal(username),
@@ -198,13 +223,6 @@ def _check_username(username: str) -> None:
         raise InvalidUsername(username, f"longer than {MAX_USERNAME_LENGTH} characters")
     if not username.isprintable():
         raise InvalidUsername(username, "contains control characters")
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(f"shorter than {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(f"longer than {MAX_PASSWORD_LENGTH} characters")
 
 
 def _record(user: User) -> UserRecord:

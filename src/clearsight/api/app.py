@@ -16,12 +16,14 @@ from starlette.responses import Response
 
 import clearsight
 from clearsight.access.service import AccessControl
+from clearsight.access.sessions import InMemorySessionStore
 from clearsight.api.auditing import auditors_read_only, client_address
 from clearsight.api.deps import ApiServices
 from clearsight.api.docs import install_docs
-from clearsight.api.middleware import SecurityHeadersMiddleware, UnhandledErrorMiddleware
+from clearsight.api.middleware import CsrfMiddleware, SecurityHeadersMiddleware, UnhandledErrorMiddleware
 from clearsight.api.ports import (
     ApiSettings,
+    ApiTokensPort,
     DeviceCommandError,
     DeviceControlPort,
     DeviceOffline,
@@ -32,6 +34,7 @@ from clearsight.api.ports import (
     LoginThrottled,
     RecordingPort,
     RegistryPort,
+    SessionsPort,
     UsersPort,
 )
 from clearsight.api.problems import (
@@ -44,13 +47,16 @@ from clearsight.api.problems import (
     Problem,
     problem_response,
 )
+from clearsight.api.routers import api_tokens as api_token_routes
 from clearsight.api.routers import audit as audit_routes
 from clearsight.api.routers import auth, channels, departments, devices, grants, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
+from clearsight.api.routers import users as user_routes
 from clearsight.api.security import UnthrottledLogins, current_user
+from clearsight.api.sessions import SessionGuard
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
 from clearsight.audit import AuditAction, AuditReader, AuditRecorder, AuditUnavailable, InMemoryAuditLog
@@ -96,6 +102,8 @@ def create_app(
     exports: ExportsPort | None = None,
     recordings: RecordingPort | None = None,
     access: AccessControl | None = None,
+    sessions: SessionsPort | None = None,
+    api_tokens: ApiTokensPort | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
@@ -105,8 +113,9 @@ def create_app(
     sources `control` opens; default: a new hub. `exports` builds evidence exports (without it their
     endpoints answer 503); `recordings` likewise serves recording policies, timelines and
     legal holds. `access` decides who may do what to which channel (grants, share requests; docs/access.md);
-    without it only roles are checked, which `serve` never does. The web UI in `static_dir` is served at `/`
-    when that directory exists.
+    without it only roles are checked, which `serve` never does. `sessions` stores sign-in sessions (default: in
+    memory) and `api_tokens` machines' API tokens (default: none accepted); docs/security.md. The web UI in
+    `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -120,8 +129,9 @@ def create_app(
         audit_log, audit_reader = audit_log or memory_audit, audit_reader or memory_audit
     hub = streams.hub if streams is not None else hub or StreamHub()
     streams = streams or ChannelStreams(hub, registry, control)
+    tokens = TokenService(settings.effective_secret_key(), settings.token_ttl)
     app.state.services = ApiServices(
-        tokens=TokenService(settings.effective_secret_key(), settings.token_ttl),
+        tokens=tokens,
         registry=registry,
         users=users,
         control=control,
@@ -137,25 +147,29 @@ def create_app(
         exports=exports,
         recordings=recordings,
         access=access,
+        sessions=SessionGuard(sessions or InMemorySessionStore(), tokens),
+        api_tokens=api_tokens,
     )
 
     device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
     for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments,
-                   share_request_routes):
+                   share_request_routes, user_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
-    api.include_router(auth.router)
+    api.include_router(auth.router)  # signing in is public; its other routes take any credential but API tokens
+    api.include_router(api_token_routes.router)
     api.include_router(live.router)  # its stream endpoints take a stream token; the others a bearer token
     api.include_router(device_playback_routes.router)  # likewise
     api.include_router(protected)
     api.include_router(audit_routes.router)  # administrators and auditors only
     app.include_router(api)
     app.include_router(health.router)
-    app.include_router(metrics.router, dependencies=[Depends(current_user)])
+    app.include_router(metrics.router, dependencies=[Depends(current_user)])  # an API token: metrics:read
 
     _install_exception_handlers(app)
     app.add_middleware(UnhandledErrorMiddleware)  # added first: runs inside the headers middleware
+    app.add_middleware(CsrfMiddleware)  # inside the headers middleware: its 403 carries them
     docs_paths = install_docs(app)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)
 

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import logging
 
-from fastapi.security.utils import get_authorization_scheme_param
 from starlette.requests import HTTPConnection
 
 from clearsight.access.users import Role
 from clearsight.api.deps import ApiServices
 from clearsight.api.problems import Problem
-from clearsight.api.tokens import InvalidToken
+from clearsight.api.security import SAFE_METHODS, authenticate
 from clearsight.audit import AuditAction, JsonValue
 from clearsight.channel_streams import ChannelAddress
 
 logger = logging.getLogger(__name__)
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # RFC 9110 §9.2.1: read-only by definition
-LOGIN_PATH_SUFFIX = "/auth/token"
+# Signing in and out, the caller's own password, sessions and API tokens: auditors manage their own credentials
+# too (an auditor's API token is as read-only as the auditor).
+OWN_CREDENTIALS_PATHS = ("/api/v1/auth/", "/api/v1/api-tokens")
 
 
 def client_address(connection: HTTPConnection) -> str | None:
@@ -57,22 +57,18 @@ async def audit_channel(
 
 
 async def auditors_read_only(connection: HTTPConnection) -> None:
-    """Router dependency: an auditor's bearer token is refused (403) on every method that may change state.
-
-    Other callers pass; the route's own dependencies authenticate them. WebSockets only read.
+    """Router dependency: an auditor (whatever the credential) is refused (403) on every method that may change
+    state, but for their own credentials. Other callers pass; the route's own dependencies authenticate them.
+    WebSockets only read.
     """
     if connection.scope["type"] != "http" or connection.scope["method"] in SAFE_METHODS:
         return
-    if connection.url.path.endswith(LOGIN_PATH_SUFFIX):
+    if connection.url.path.startswith(OWN_CREDENTIALS_PATHS):
         return
-    scheme, token = get_authorization_scheme_param(connection.headers.get("authorization"))
-    if scheme.lower() != "bearer" or not token:
-        return
-    services: ApiServices = connection.app.state.services
     try:
-        principal = services.tokens.verify(token)
-    except InvalidToken:
-        return  # the route answers 401
+        principal = await authenticate(connection)
+    except Problem:
+        return  # the route answers 401 (or 403 for a missing scope)
     if principal.role == Role.AUDITOR:
         logger.info("auditor %s refused: %s %s", principal.username, connection.scope["method"], connection.url.path)
         raise Problem(403, "auditors may read but not change anything")

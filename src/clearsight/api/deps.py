@@ -10,7 +10,16 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from clearsight.access.service import AccessControl
-from clearsight.api.ports import DeviceControlPort, ExportsPort, LoginGuard, RecordingPort, RegistryPort, UsersPort
+from clearsight.api.ports import (
+    ApiTokensPort,
+    DeviceControlPort,
+    ExportsPort,
+    LoginGuard,
+    RecordingPort,
+    RegistryPort,
+    UsersPort,
+)
+from clearsight.api.sessions import SessionGuard
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
 from clearsight.audit import AuditReader, AuditRecorder
@@ -34,9 +43,11 @@ class ApiServices:
     streams: ChannelStreams
     hls: HlsWindows
     stream_tokens: StreamTokenService
+    sessions: SessionGuard  # every access token's session; revoking one refuses its tokens (docs/security.md)
     exports: ExportsPort | None = None  # None: the export endpoints answer 503
     recordings: RecordingPort | None = None  # None: the recording endpoints answer 503
     access: AccessControl | None = None  # None: roles only, no grants (tests of other concerns); docs/access.md
+    api_tokens: ApiTokensPort | None = None  # None: API tokens are refused and their endpoints answer 503
 
 
 async def get_services(request: Request) -> ApiServices:

@@ -81,6 +81,7 @@ class PlaybackView:
     start: datetime
     end: datetime
     playback: PlaybackSession | None = None
+    auth_session: str | None = None  # the viewer's sign-in session; its end refuses the stream URLs
 
     @property
     def stream_key(self) -> str:

@@ -16,7 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
+from clearsight.access.api_tokens import ApiTokenOwner, ApiTokenRecord, ApiTokenScope
 from clearsight.access.policy import ChannelScope
+from clearsight.access.sessions import NewSession, SessionRecord
 from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.gb28181.errors import DeviceCommandError, DeviceOffline, DeviceRejected, DeviceTimeout
 
@@ -36,6 +38,7 @@ from clearsight.registry.records import GroupKind, GroupRecord
 __all__ = [
     "ApiConfig",
     "ApiSettings",
+    "ApiTokensPort",
     "AuditReader",
     "AuditRecorder",
     "ChannelRecord",
@@ -61,6 +64,7 @@ __all__ = [
     "RecordingPort",
     "RegionNode",
     "RegistryPort",
+    "SessionsPort",
     "UserRecord",
     "UsersPort",
 ]
@@ -217,9 +221,13 @@ class RegistryPort(Protocol):
 
 
 class UsersPort(Protocol):
-    """Implemented by `clearsight.access.users.UserStore`."""
+    """Implemented by `clearsight.access.users.UserStore`; `change_password` raises `WeakPassword`."""
 
     async def authenticate(self, username: str, password: str) -> UserRecord | None: ...
+
+    async def change_password(self, user_id: int, new_password: str) -> UserRecord | None: ...
+
+    async def set_active(self, user_id: int, active: bool) -> UserRecord | None: ...
 
 
 class DeviceControlPort(Protocol):
@@ -361,6 +369,37 @@ class DevicePlaybackPort(Protocol):
                                speed: float | None = None) -> PlaybackSession | None:
         """None when there is no such session (any more)."""
         ...
+
+
+class SessionsPort(Protocol):
+    """Implemented by `access.sessions.SessionStore` and `InMemorySessionStore`."""
+
+    async def create(self, new: NewSession) -> SessionRecord: ...
+
+    async def get(self, session_id: str) -> SessionRecord | None: ...
+
+    async def list_sessions(self, user_id: int | None, now: datetime) -> Sequence[SessionRecord]: ...
+
+    async def touch(self, session_id: str, at: datetime) -> None: ...
+
+    async def revoke(self, session_ids: Sequence[str], by: str, at: datetime) -> None: ...
+
+    async def revoked_unexpired(self, now: datetime) -> dict[str, datetime]: ...
+
+
+class ApiTokensPort(Protocol):
+    """Implemented by `access.api_tokens.ApiTokenStore`."""
+
+    async def create(self, user_id: int, name: str, scopes: frozenset[ApiTokenScope],
+                     expires_at: datetime | None) -> tuple[ApiTokenRecord, str]: ...
+
+    async def get(self, token_id: str) -> ApiTokenRecord | None: ...
+
+    async def list_tokens(self, user_id: int | None) -> Sequence[ApiTokenRecord]: ...
+
+    async def revoke(self, token_id: str, by: str) -> ApiTokenRecord | None: ...
+
+    async def authenticate(self, secret: str, now: datetime) -> ApiTokenOwner | None: ...
 
 
 class LoginGuard(Protocol):

@@ -3,7 +3,8 @@
 A stream token names one channel, one user and the grant the access was allowed under (none for
 administrators), so the stream paths can check that the grant still holds; it is signed with the
 platform's secret under its own JWT audience, so it cannot be used as an API token, nor an API token as a
-stream token.
+stream token. It also names the sign-in session it was handed to (`sid`), so that ending the session
+refuses the token and ends the streams opened with it (`api.sessions.SessionGuard`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class StreamGrant:
     channel_id: int
     expires_at: datetime
     grant_id: str | None = None  # the access grant the token was issued under; None for administrators
+    session_id: str | None = None  # the sign-in session it was handed to; None for API tokens
 
 
 def _utc_now() -> datetime:
@@ -44,12 +46,15 @@ class StreamTokenService:
         self.ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock
 
-    def issue(self, username: str, channel_id: int, grant_id: str | None = None) -> tuple[str, datetime]:
+    def issue(self, username: str, channel_id: int, grant_id: str | None = None,
+              session_id: str | None = None) -> tuple[str, datetime]:
         expires_at = self._clock().replace(microsecond=0) + self.ttl
         claims: dict[str, str | int] = {"sub": username, "ch": channel_id, "aud": STREAM_AUDIENCE,
                                         "exp": int(expires_at.timestamp())}
         if grant_id is not None:
             claims["gr"] = grant_id
+        if session_id is not None:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM), expires_at
 
     def verify(self, token: str, channel_id: int) -> StreamGrant:
@@ -63,7 +68,8 @@ class StreamTokenService:
             raise InvalidToken(f"token is for channel {claims['ch']}, not {channel_id}")
         if not isinstance(claims["sub"], str):
             raise InvalidToken("sub must be a string")
-        grant_id = claims.get("gr")
-        if grant_id is not None and not isinstance(grant_id, str):
-            raise InvalidToken("gr must be a string")
-        return StreamGrant(claims["sub"], channel_id, datetime.fromtimestamp(claims["exp"], UTC), grant_id)
+        grant_id, session_id = claims.get("gr"), claims.get("sid")
+        if not isinstance(grant_id, str | None) or not isinstance(session_id, str | None):
+            raise InvalidToken("gr and sid must be strings")
+        return StreamGrant(claims["sub"], channel_id, datetime.fromtimestamp(claims["exp"], UTC), grant_id,
+                           session_id)

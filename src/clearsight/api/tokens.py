@@ -1,4 +1,9 @@
-"""Issuing and verifying the API's bearer tokens (JWT, HS256)."""
+"""Issuing and verifying the API's bearer tokens (JWT, HS256).
+
+Every token names the server-side session it belongs to (`sid`); `api.sessions.SessionGuard` refuses the
+tokens of a revoked session. API tokens (`cs_…`, `api.api_token_auth`) are not JWTs; they become the same
+`Principal`, with their scopes.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ MIN_SECRET_BYTES = 32
 TOKEN_AUDIENCE = "clearsight:api"
 # Tolerated clock difference between nodes when checking `exp` and `iat` (RFC 7519 §4.1.4).
 CLOCK_LEEWAY = timedelta(seconds=5)
-REQUIRED_CLAIMS = ("sub", "role", "exp", "iat", "jti", "aud")
+REQUIRED_CLAIMS = ("sub", "role", "exp", "iat", "jti", "aud", "sid")
 
 
 class InvalidToken(Exception):
@@ -38,7 +43,15 @@ class Principal:
     username: str
     role: str
     token_id: str
-    expires_at: datetime
+    expires_at: datetime | None  # None: an API token without expiry
+    session_id: str | None = None  # the sign-in session (None for API tokens)
+    scopes: frozenset[str] | None = None  # what an API token may do; None: everything the user may
+    api_token_id: str | None = None
+
+    @property
+    def interactive(self) -> bool:
+        """Signed in with a password (a session), not a machine's API token."""
+        return self.api_token_id is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +79,16 @@ class TokenService:
         self._ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock
 
-    def issue(self, user: UserRecord) -> IssuedToken:
-        issued_at = self._clock().replace(microsecond=0)
+    @property
+    def ttl(self) -> timedelta:
+        return self._ttl
+
+    def now(self) -> datetime:
+        return self._clock().replace(microsecond=0)
+
+    def issue(self, user: UserRecord, session_id: str, issued_at: datetime | None = None) -> IssuedToken:
+        """A token for `user` in session `session_id`, valid for the TTL from `issued_at` (default: now)."""
+        issued_at = issued_at if issued_at is not None else self.now()
         expires_at = issued_at + self._ttl
         principal = Principal(
             user_id=str(user.id),
@@ -75,6 +96,7 @@ class TokenService:
             role=str(user.role),
             token_id=uuid.uuid4().hex,
             expires_at=expires_at,
+            session_id=session_id,
         )
         claims = {
             "sub": principal.user_id,
@@ -84,6 +106,7 @@ class TokenService:
             "iat": int(issued_at.timestamp()),
             "exp": int(expires_at.timestamp()),
             "jti": principal.token_id,
+            "sid": session_id,
         }
         token = jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM)
         return IssuedToken(access_token=token, expires_in=int(self._ttl.total_seconds()), principal=principal)
@@ -102,12 +125,13 @@ class TokenService:
             raise InvalidToken(str(exc)) from exc
         role = claims["role"]
         username = claims.get("preferred_username", claims["sub"])
-        if not isinstance(role, str) or not isinstance(username, str):
-            raise InvalidToken("role and preferred_username must be strings")
+        if not isinstance(role, str) or not isinstance(username, str) or not isinstance(claims["sid"], str):
+            raise InvalidToken("role, preferred_username and sid must be strings")
         return Principal(
             user_id=claims["sub"],
             username=username,
             role=role,
             token_id=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            session_id=claims["sid"],
         )

@@ -12,6 +12,11 @@ class AuditAction(StrEnum):
 
     LOGIN_SUCCESS = "login.success"
     LOGIN_FAILURE = "login.failure"
+    LOGOUT = "logout"
+    SESSION_REVOKE = "session.revoke"
+    PASSWORD_CHANGE = "password.change"
+    API_TOKEN_CREATE = "api_token.create"
+    API_TOKEN_REVOKE = "api_token.revoke"
     LIVE_START = "live.start"
     LIVE_STOP = "live.stop"
     PLAYBACK_START = "playback.start"

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from clearsight.access import credential_models  # noqa: F401 - registers the session and API token tables
 from clearsight.access import models as access_models  # noqa: F401 - registers the access tables
 from clearsight.audit import models as audit_models  # noqa: F401 - registers the audit tables
 from clearsight.registry import recording_models  # noqa: F401 - registers the recording tables

@@ -49,6 +49,7 @@ from clearsight.api.ports import (
 from clearsight.api.problems import DEVICE_OFFLINE, PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
 from clearsight.api.schemas import UtcDatetime
 from clearsight.api.security import CurrentUser
+from clearsight.api.sessions import SessionGuard
 from clearsight.api.tokens import InvalidToken, Principal
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.media.fmp4 import InitSegment
@@ -129,6 +130,7 @@ async def start_playback(request: Request, services: Services, user: CurrentUser
     playbacks = device_playbacks_of(request.app)
     view = playbacks.new(channel_id, user.username, body.start, body.end,
                          lambda v: services.hub.get(v.stream_key) is not None)
+    view.auth_session = user.session_id
 
     async def opener() -> MediaSource:
         source = await port.open_playback_source(channel.device_id, channel.gb_id, body.start, body.end, body.speed)
@@ -224,7 +226,7 @@ async def stop_playback(request: Request, services: Services, user: CurrentUser,
 
 
 # --- the streams (stream token, no bearer token) --------------------------------------------------
-def _verified(playbacks: DevicePlaybacks, token: str, session_id: str) -> PlaybackView:
+def _verified(playbacks: DevicePlaybacks, sessions: SessionGuard, token: str, session_id: str) -> PlaybackView:
     try:
         playbacks.tokens.verify(token, session_id)
     except InvalidToken as exc:
@@ -233,6 +235,8 @@ def _verified(playbacks: DevicePlaybacks, token: str, session_id: str) -> Playba
     view = playbacks.get(session_id)
     if view is None:
         raise Problem(404, f"no device playback {session_id}")
+    if view.auth_session is not None and sessions.known_revoked(view.auth_session):
+        raise Problem(403, "the sign-in session this playback was handed to has ended")
     return view
 
 
@@ -248,7 +252,7 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     """fMP4 for MSE, as live view sends it: JSON `init`, the init segment, fragments, `stats`, and `end`."""
     services: ApiServices = websocket.app.state.services
     try:
-        view = _verified(device_playbacks_of(websocket.app), token, session_id)
+        view = _verified(device_playbacks_of(websocket.app), services.sessions, token, session_id)
         stream = _running(services, view)
     except Problem as exc:
         await websocket.close(code=WS_POLICY_VIOLATION if exc.status in (403, 404) else 1011,
@@ -259,7 +263,8 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     consumer = stream.subscribe(f"ws:{view.username}@{client}")
     watcher = asyncio.create_task(_watch_client(websocket, consumer))
     try:
-        await _send_stream(websocket, view.channel_id, stream, consumer)
+        with services.sessions.streams.watching(view.auth_session, consumer):
+            await _send_stream(websocket, view.channel_id, stream, consumer)
     except (WebSocketDisconnect, RuntimeError, OSError) as exc:
         logger.debug("device playback %s: WebSocket closed: %s", session_id, exc)
     finally:
@@ -307,7 +312,7 @@ async def _hls_window(services: ApiServices, view: PlaybackView) -> HlsWindow:
             responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}})
 async def playback_playlist(request: Request, services: Services, session_id: SessionId,
                             token: StreamToken) -> Response:
-    view = _verified(device_playbacks_of(request.app), token, session_id)
+    view = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
     window = await _hls_window(services, view)
     if not window.segments and window.ended is None:
         with contextlib.suppress(TimeoutError):
@@ -319,7 +324,7 @@ async def playback_playlist(request: Request, services: Services, session_id: Se
 @router.get("/live/playback/{session_id}/init.mp4", response_class=Response,
             responses={200: {"content": {"video/mp4": {}}}})
 async def playback_init(request: Request, services: Services, session_id: SessionId, token: StreamToken) -> Response:
-    view = _verified(device_playbacks_of(request.app), token, session_id)
+    view = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
     window = services.hls.get(view.stream_key)
     if window is None or window.init is None:
         raise Problem(404, f"no HLS stream of device playback {session_id}; fetch the playlist first")
@@ -330,7 +335,7 @@ async def playback_init(request: Request, services: Services, session_id: Sessio
             responses={200: {"content": {"video/iso.segment": {}}}})
 async def playback_segment(request: Request, services: Services, session_id: SessionId, sequence: SegmentNumber,
                            token: StreamToken) -> Response:
-    view = _verified(device_playbacks_of(request.app), token, session_id)
+    view = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
     window = services.hls.get(view.stream_key)
     segment = window.segment(sequence) if window is not None else None
     if window is None or segment is None:

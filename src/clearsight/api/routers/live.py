@@ -55,7 +55,7 @@ async def start_live(request: Request, services: Services, access: LiveAccess, c
     stream = await channel_stream(services, channel_id)
     parameters = stream.parameters
     assert parameters is not None  # a stream is ready only once it has an init segment
-    token, expires_at = services.stream_tokens.issue(user.username, channel_id, access.grant_id)
+    token, expires_at = services.stream_tokens.issue(user.username, channel_id, access.grant_id, user.session_id)
     base = str(request.base_url).rstrip("/")
     ws_base = "ws" + base[4:] if base.startswith("http") else base
     path = f"{request.scope.get('root_path', '')}/api/v1/live/{channel_id}"
@@ -101,6 +101,9 @@ async def _verify(services: ApiServices, token: str, channel_id: int) -> tuple[S
     except InvalidToken as exc:
         logger.info("channel %d: stream token refused: %s", channel_id, exc.reason)
         raise Problem(403, "the stream token is invalid or expired") from exc
+    if claims.session_id is not None and await services.sessions.is_revoked(claims.session_id):
+        logger.info("channel %d: stream token of %s refused: session ended", channel_id, claims.username)
+        raise Problem(403, "the sign-in session this stream was handed to has ended")
     if claims.grant_id is None or services.access is None:
         return claims, None
     grant = await services.access.active_grant(claims.grant_id)
@@ -133,7 +136,7 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     watcher = asyncio.create_task(_watch_client(websocket, consumer))
     watching = services.access.streams.watching(grant, consumer) if services.access else contextlib.nullcontext()
     try:
-        with watching:
+        with watching, services.sessions.streams.watching(claims.session_id, consumer):
             await _send_stream(websocket, channel_id, stream, consumer)
     except (WebSocketDisconnect, RuntimeError, OSError) as exc:
         logger.debug("channel %d: WebSocket of %s closed: %s", channel_id, username, exc)
