@@ -17,6 +17,7 @@ from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
+from clearsight.privacy import PrivacyMaskStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class ApiServices:
     exports: ExportsPort | None = None  # None: the export endpoints answer 503
     recordings: RecordingPort | None = None  # None: the recording endpoints answer 503
     access: AccessControl | None = None  # None: roles only, no grants (tests of other concerns); docs/access.md
+    privacy_masks: PrivacyMaskStore | None = None  # None: no masks, their endpoints answer 503; docs/privacy.md
 
 
 async def get_services(request: Request) -> ApiServices:
