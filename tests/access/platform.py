@@ -18,6 +18,7 @@ from clearsight.api import ApiConfig, create_app
 from clearsight.audit import InMemoryAuditLog
 from clearsight.db import session_factory
 from clearsight.media.hub import MediaSource
+from clearsight.privacy import PrivacyMaskStore
 from clearsight.registry.records import ChannelRecordIn
 from clearsight.registry.store import RegistryStore
 from tests.api.fakes import PASSWORD, FakeControl, FakeDatabase
@@ -98,5 +99,6 @@ async def build_platform(engine: AsyncEngine) -> AccessPlatform:
                  max_class=GRANTED_UP_TO, department_id=department.id), "admin", None)
     app = create_app(settings=ApiConfig(secret_key=SECRET, token_ttl=TOKEN_TTL), registry=registry, users=users,
                      control=OfflineControl(), metrics_registry=CollectorRegistry(), db_ping=FakeDatabase().ping,
-                     audit_log=audit, audit_reader=audit, access=access, static_dir=None)
+                     audit_log=audit, audit_reader=audit, access=access, privacy_masks=PrivacyMaskStore(sessions),
+                     static_dir=None)
     return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant)

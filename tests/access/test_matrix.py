@@ -178,3 +178,20 @@ async def test_channel_lists_are_filtered_in_the_query(platform: AccessPlatform,
     regions = (await client.get("/api/v1/regions", headers=await bearer(client, "view"))).json()
     counts = {node["code"]: node["channel_count"] for node in regions}
     assert counts.get("34") == len(in_scope) and counts.get("35", 0) == 0
+
+
+# Channel routes whose required actions are not the same for every method, as docs/privacy.md states them.
+EXPECTED_ACTIONS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/api/v1/channels/{channel_id}/privacy-masks"): {"live", "manage"},  # either one
+    ("POST", "/api/v1/channels/{channel_id}/privacy-masks"): {"manage"},
+    ("PUT", "/api/v1/channels/{channel_id}/privacy-masks/{mask_id}"): {"manage"},
+    ("DELETE", "/api/v1/channels/{channel_id}/privacy-masks/{mask_id}"): {"manage"},
+}
+
+
+@pytest.mark.parametrize(("method", "path"), list(EXPECTED_ACTIONS), ids=[f"{m} {p}" for m, p in EXPECTED_ACTIONS])
+def test_privacy_mask_routes_check_the_documented_actions(method: str, path: str) -> None:
+    route = next(r for m, p, r in ROUTES if (m, p) == (method, path))
+    assert route is not None
+    checks = [c for c in _calls(route.dependant) if isinstance(c, ChannelPermission)]
+    assert {str(a) for c in checks for a in getattr(c, "actions", (c.action,))} == EXPECTED_ACTIONS[(method, path)]

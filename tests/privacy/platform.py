@@ -83,8 +83,8 @@ class PrivacyPlatform:
 
 
 @contextlib.asynccontextmanager
-async def privacy_platform(engine: AsyncEngine, tmp_path: Path, key: SigningKey,
-                           thumbnail_jpeg: bytes = b"") -> AsyncIterator[PrivacyPlatform]:
+async def privacy_platform(engine: AsyncEngine, tmp_path: Path, key: SigningKey, thumbnail_jpeg: bytes = b"", *,
+                           exports_at_once: int = 2) -> AsyncIterator[PrivacyPlatform]:
     sessions = session_factory(engine)
     registry, users, store = RegistryStore(sessions), UserStore(sessions, FAST_HASHER), AccessStore(sessions)
     audit = InMemoryAuditLog()
@@ -105,7 +105,7 @@ async def privacy_platform(engine: AsyncEngine, tmp_path: Path, key: SigningKey,
     masks = PrivacyMaskStore(sessions)
     exports = ExportRunner(ExportStore(sessions), registry, exports_dir=tmp_path / "exports",
                            storage_roots={STORAGE: recordings}, signing_key=key, platform_id=PLATFORM_ID,
-                           masks=masks)
+                           max_running=exports_at_once, masks=masks)
     hub = StreamHub(grace_period=0.2)
     streams = FakeStreams(hub, encode_frames(25, width=LIVE_WIDTH, height=LIVE_HEIGHT), speed=4.0)
     thumbnails = FixedThumbnails(thumbnail_jpeg, T0)
