@@ -98,9 +98,11 @@ async def test_thumbnails_are_masked_when_read_by_a_caller_without_lift(client: 
     assert luma.shape == stored.shape and _window_inside(luma).max() <= JPEG_BLACK_MAX
     assert np.abs(_left_half(luma).astype(int) - _left_half(stored).astype(int)).mean() < 4
     assert masked.headers["X-Thumbnail-At"].startswith("2026-05-01T12:00:00")
+    assert masked.headers["Cache-Control"] == "no-store"  # a browser may not keep it past a mask change
 
     lifted = await client.get(url, headers=await bearer(client, "lifter"))
     assert lifted.content == platform.thumbnails.jpeg  # as stored: nothing to burn in
+    assert lifted.headers["Cache-Control"] == "no-store"  # nor to be shown later to another user of the browser
     player = await client.get(url, headers=await bearer(client, "player"))  # playback, no lift
     assert _window_inside(_luma(player.content)).max() <= JPEG_BLACK_MAX
 

@@ -160,14 +160,15 @@ async def channel_thumbnail(services: Services, access: PlaybackAccess, channel_
     if found is None:
         raise Problem(404, f"no thumbnail of channel {channel_id} near {at.isoformat()}")
     moment, jpeg = found
-    painter = (await picture_masking(services, access.user, channel_id)).painter
-    if painter is not None:
+    masking = await picture_masking(services, access.user, channel_id)
+    if masking.painter is not None:
         try:
-            jpeg = await asyncio.to_thread(masked_thumbnail, jpeg, painter)
+            jpeg = await asyncio.to_thread(masked_thumbnail, jpeg, masking.painter)
         except ThumbnailError as exc:  # never hand out an unmasked picture instead
             raise Problem(502, f"thumbnail of channel {channel_id} could not be masked: {exc}") from exc
-    return Response(jpeg, media_type="image/jpeg",
-                    headers={"X-Thumbnail-At": moment.isoformat(), "Cache-Control": "private, max-age=3600"})
+    cache = "no-store" if masking.masks else "private, max-age=3600"  # no cached copy outlives a mask change
+    return Response(jpeg, media_type="image/jpeg", headers={"X-Thumbnail-At": moment.isoformat(),
+                                                            "Cache-Control": cache})
 
 
 # --- legal holds -----------------------------------------------------------------------------------
