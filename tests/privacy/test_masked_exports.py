@@ -9,7 +9,6 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -23,11 +22,11 @@ import numpy.typing as npt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from clearsight.export import runner as runner_module
 from clearsight.privacy import polygon_digest, validate_polygon
 from clearsight.signing import SigningKey
 from tests.api.session import BASE_URL, bearer
 from tests.export.conftest import T0
+from tests.export.held_builds import hold_builds
 from tests.export.recordings import HEIGHT, WIDTH
 from tests.privacy.platform import PrivacyPlatform, privacy_platform
 from tests.privacy.test_api import WINDOW
@@ -157,14 +156,7 @@ async def test_masks_are_those_in_force_when_the_export_is_built(db_engine: Asyn
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The lift right is decided at the request; the masks are read when the export is built, so one added
     while the export waited its turn still hides the area from an exporter who may not lift it."""
-    release = threading.Event()
-    real = runner_module.build_package
-
-    def held_build(*args: Any) -> Any:
-        release.wait(POLL_TIMEOUT)
-        return real(*args)
-
-    monkeypatch.setattr(runner_module, "build_package", held_build)
+    release = hold_builds(monkeypatch, POLL_TIMEOUT)
     async with privacy_platform(db_engine, tmp_path, signing_key, exports_at_once=1) as platform:
         transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
