@@ -32,7 +32,7 @@ from clearsight.log_redaction import install_url_token_filter
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
 from clearsight.metrics import PlatformMetrics
-from clearsight.privacy import PrivacyMaskStore
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.recording.policy import RecordingMode
 from clearsight.recording.recorder import RecorderSettings
 from clearsight.recording.service import RecordingService, RecordingServiceSettings

@@ -18,7 +18,7 @@ from clearsight.api import ApiConfig, create_app
 from clearsight.audit import InMemoryAuditLog
 from clearsight.db import session_factory
 from clearsight.media.hub import MediaSource
-from clearsight.privacy import PrivacyMaskStore
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.registry.records import ChannelRecordIn
 from clearsight.registry.store import RegistryStore
 from tests.api.fakes import PASSWORD, FakeControl, FakeDatabase

@@ -30,7 +30,7 @@ from clearsight.db import session_factory
 from clearsight.export.runner import ExportRunner
 from clearsight.export.store import ExportStore
 from clearsight.media.hub import StreamHub
-from clearsight.privacy import PrivacyMaskStore
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.registry.records import ChannelRecordIn
 from clearsight.registry.store import RegistryStore
 from clearsight.signing import SigningKey

@@ -58,7 +58,7 @@ from clearsight.audit import AuditAction, AuditReader, AuditRecorder, AuditUnava
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
-from clearsight.privacy import PrivacyMaskStore
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
-from clearsight.privacy import PrivacyMaskStore
+from clearsight.privacy.store import PrivacyMaskStore
 
 
 @dataclass(frozen=True, slots=True)

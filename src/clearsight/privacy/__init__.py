@@ -1,14 +1,14 @@
 """Privacy masks: polygons per channel hiding parts of the picture in snapshots, thumbnails and exports.
 
 `polygon` validates a mask's shape (normalised coordinates), `painter` burns masks into decoded pictures,
-`store` keeps them, `records` holds the values. Who may see behind them is access control's `lift_mask`
+`records` holds the values, `store` keeps them (import it from `clearsight.privacy.store`: the media code
+that paints pictures needs no database). Who may see behind them is access control's `lift_mask`
 action; the API decides it (docs/privacy.md).
 """
 
 from clearsight.privacy.painter import MaskPainter
 from clearsight.privacy.polygon import InvalidPolygon, Polygon, polygon_digest, validate_polygon
 from clearsight.privacy.records import AppliedMask, PrivacyMask, painter_for
-from clearsight.privacy.store import PrivacyMaskStore
 
 __all__ = [
     "AppliedMask",
@@ -16,7 +16,6 @@ __all__ = [
     "MaskPainter",
     "Polygon",
     "PrivacyMask",
-    "PrivacyMaskStore",
     "painter_for",
     "polygon_digest",
     "validate_polygon",

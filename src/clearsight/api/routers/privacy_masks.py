@@ -20,7 +20,8 @@ from clearsight.api.privacy_mask_schemas import PrivacyMaskIn, PrivacyMaskOut
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.security import Operator
 from clearsight.audit import AuditAction
-from clearsight.privacy import PrivacyMask, PrivacyMaskStore
+from clearsight.privacy import PrivacyMask
+from clearsight.privacy.store import PrivacyMaskStore
 
 logger = logging.getLogger(__name__)
 
