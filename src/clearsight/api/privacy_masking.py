@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from clearsight.access.policy import Action
 from clearsight.access.users import Role
@@ -19,7 +20,10 @@ from clearsight.api.channel_access import channel_facts, subject_of
 from clearsight.api.deps import ApiServices
 from clearsight.api.tokens import Principal
 from clearsight.audit import JsonValue
-from clearsight.privacy import AppliedMask, MaskPainter, painter_for
+from clearsight.privacy import AppliedMask, painter_for
+
+if TYPE_CHECKING:
+    from clearsight.privacy.painter import MaskPainter
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 
@@ -19,7 +19,9 @@ from clearsight.export.clip_writer import TIME_BASE, ClipFacts, open_mp4
 from clearsight.export.records import Tick, instant_at
 from clearsight.export.segment_reader import TimedPacket
 from clearsight.export.watermark import burn_in, frame_time_line
-from clearsight.privacy.painter import MaskPainter
+
+if TYPE_CHECKING:  # the painter (and numpy) load only when a picture is painted
+    from clearsight.privacy.painter import MaskPainter
 
 ENCODER = "libx264"
 # veryfast at CRF 20: visually close to the recording at a few times real time for 1080p on one core.

@@ -7,12 +7,14 @@ CPU-bound: call `keyframe_to_jpeg` in a worker thread (`asyncio.to_thread`), nev
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import av
 
 from clearsight.media.es import Codec, EsFrame
-from clearsight.privacy.painter import MaskPainter
+
+if TYPE_CHECKING:  # the painter (and numpy) load only when a picture is painted
+    from clearsight.privacy.painter import MaskPainter
 
 _DECODERS = {Codec.H264: "h264", Codec.H265: "hevc"}
 JPEG_QUALITY_SCALE = 3  # FFmpeg's mjpeg qscale: 2 (best) … 31; 3 is visually lossless for a snapshot

@@ -6,14 +6,12 @@ that paints pictures needs no database). Who may see behind them is access contr
 action; the API decides it (docs/privacy.md).
 """
 
-from clearsight.privacy.painter import MaskPainter
 from clearsight.privacy.polygon import InvalidPolygon, Polygon, polygon_digest, validate_polygon
 from clearsight.privacy.records import AppliedMask, PrivacyMask, painter_for
 
 __all__ = [
     "AppliedMask",
     "InvalidPolygon",
-    "MaskPainter",
     "Polygon",
     "PrivacyMask",
     "painter_for",

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 
 import av
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -30,6 +29,8 @@ PAINTED_FORMATS = frozenset(LUMA_BLACK)  # other formats are converted to yuv420
 
 def rasterise(polygons: Sequence[Polygon], width: int, height: int) -> BoolImage:
     """A height × width image, True where any polygon covers the pixel."""
+    import cv2  # here, not at the top: OpenCV takes a while to load and most processes never paint
+
     canvas = np.zeros((height, width), dtype=np.uint8)
     scale = 1 << SUBPIXEL_BITS
     # Normalised 0..1 spans the picture's edges; pixel i's centre is at (i + 0.5) / size.

@@ -13,9 +13,6 @@ import json
 import math
 from collections.abc import Sequence
 
-from shapely.geometry import Polygon as ShapelyPolygon
-from shapely.validation import explain_validity
-
 MIN_POINTS = 3  # a triangle: the smallest polygon enclosing an area
 MAX_POINTS = 64  # enough to follow a window frame or a balcony; bounds the per-frame rasterising work
 
@@ -39,6 +36,10 @@ def validate_polygon(points: Sequence[Sequence[float]]) -> Polygon:
         raise InvalidPolygon(f"a polygon needs {MIN_POINTS} to {MAX_POINTS} points, got {len(ring)}")
     if len(set(ring)) != len(ring):
         raise InvalidPolygon("a polygon may not repeat a point")
+    # Imported here, not at the top: GEOS takes a while to load and only mask changes validate polygons.
+    from shapely.geometry import Polygon as ShapelyPolygon
+    from shapely.validation import explain_validity
+
     shape = ShapelyPolygon(ring)
     if not shape.is_valid:
         raise InvalidPolygon(f"not a simple polygon: {explain_validity(shape)}")

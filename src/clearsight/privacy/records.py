@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from clearsight.privacy.painter import MaskPainter
 from clearsight.privacy.polygon import Polygon, polygon_digest
+
+if TYPE_CHECKING:  # the painter (and numpy) load only when a picture is painted
+    from clearsight.privacy.painter import MaskPainter
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,4 +46,6 @@ class AppliedMask:
 
 def painter_for(masks: Sequence[AppliedMask]) -> MaskPainter | None:
     """A painter filling every one of `masks`; None when there are none."""
+    from clearsight.privacy.painter import MaskPainter  # here: numpy loads only when a picture is painted
+
     return MaskPainter([mask.polygon for mask in masks]) if masks else None

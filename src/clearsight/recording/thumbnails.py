@@ -19,13 +19,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import av
 
 from clearsight.media.es import Codec, EsFrame
-from clearsight.privacy.painter import MaskPainter
 from clearsight.recording.layout import THUMBNAIL_DIR, day_dir, parse_thumbnail_name, thumbnail_path
+
+if TYPE_CHECKING:  # the painter (and numpy) load only when a picture is painted
+    from clearsight.privacy.painter import MaskPainter
 
 logger = logging.getLogger(__name__)
 
