@@ -36,6 +36,7 @@ from clearsight.log_redaction import install_url_token_filter
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
 from clearsight.metrics import PlatformMetrics
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.recording.policy import RecordingMode
 from clearsight.recording.recorder import RecorderSettings
 from clearsight.recording.service import RecordingService, RecordingServiceSettings
@@ -69,6 +70,7 @@ class Platform:
     access: AccessControl | None = None  # grants and share requests (docs/access.md); always set by running_platform
     sessions: SessionStore | None = None  # sign-in sessions and API tokens (docs/security.md); likewise
     api_tokens: ApiTokenStore | None = None
+    privacy_masks: PrivacyMaskStore | None = None  # docs/privacy.md; always set by running_platform
 
 
 async def _db_ping(engine: AsyncEngine) -> bool:
@@ -137,9 +139,10 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     hls = HlsWindows()
     metrics.track_media(hub)
     signing_key = await asyncio.to_thread(load_or_create_signing_key, settings.data_dir / SIGNING_KEY_FILE)
+    privacy_masks = PrivacyMaskStore(sessions)
     exports = ExportRunner(ExportStore(sessions), registry, exports_dir=settings.effective_exports_dir,
                            storage_roots=storage_roots(settings.recording_paths, settings.data_dir),
-                           signing_key=signing_key, platform_id=settings.platform_id)
+                           signing_key=signing_key, platform_id=settings.platform_id, masks=privacy_masks)
     audit = AuditLog(sessions, signing_key, anchor=settings.data_dir / ANCHOR_FILE)
     await service.start()
     freeze_long_lived()
@@ -154,7 +157,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         access.start()
         yield Platform(settings, engine, registry, users, service, metrics, hub, streams, hls, generated, exports,
                        recordings, audit, AuditSearch(sessions), access, SessionStore(sessions),
-                       ApiTokenStore(sessions))
+                       ApiTokenStore(sessions), privacy_masks)
     finally:
         if recordings is not None:
             await recordings.stop()  # before the hub: the recorders close their files while the streams run
@@ -187,7 +190,8 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
                          db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
                          audit_log=platform.audit, audit_reader=platform.audit_search, login_guard=LoginThrottle(),
                          exports=platform.exports, recordings=platform.recordings, access=platform.access,
-                         sessions=platform.sessions, api_tokens=platform.api_tokens)
+                         sessions=platform.sessions, api_tokens=platform.api_tokens,
+                         privacy_masks=platform.privacy_masks)
         server = uvicorn.Server(http_config(app, settings))
         if on_ready is not None:
             async def announce() -> None:

@@ -20,6 +20,7 @@ from clearsight.api import ApiConfig, create_app
 from clearsight.audit import InMemoryAuditLog
 from clearsight.db import session_factory
 from clearsight.media.hub import MediaSource
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.registry.records import ChannelRecordIn
 from clearsight.registry.store import RegistryStore
 from tests.api.fakes import PASSWORD, FakeControl, FakeDatabase
@@ -103,6 +104,7 @@ async def build_platform(engine: AsyncEngine) -> AccessPlatform:
     app = create_app(settings=ApiConfig(secret_key=SECRET, token_ttl=TOKEN_TTL), registry=registry, users=users,
                      control=OfflineControl(), metrics_registry=CollectorRegistry(), db_ping=FakeDatabase().ping,
                      audit_log=audit, audit_reader=audit, access=access, sessions=SessionStore(sessions),
-                     api_tokens=ApiTokenStore(sessions), static_dir=None)
+                     api_tokens=ApiTokenStore(sessions), privacy_masks=PrivacyMaskStore(sessions),
+                     static_dir=None)
     return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant, users,
                           SessionStore(sessions))

@@ -223,3 +223,18 @@ async def test_a_metrics_token_opens_only_metrics(client: httpx.AsyncClient) -> 
         if path == "/metrics":
             assert response.status_code == 200
     assert opened == []
+# Channel routes whose required actions are not the same for every method, as docs/privacy.md states them.
+EXPECTED_ACTIONS: dict[tuple[str, str], set[str]] = {
+    ("GET", "/api/v1/channels/{channel_id}/privacy-masks"): {"live", "manage"},  # either one
+    ("POST", "/api/v1/channels/{channel_id}/privacy-masks"): {"manage"},
+    ("PUT", "/api/v1/channels/{channel_id}/privacy-masks/{mask_id}"): {"manage"},
+    ("DELETE", "/api/v1/channels/{channel_id}/privacy-masks/{mask_id}"): {"manage"},
+}
+
+
+@pytest.mark.parametrize(("method", "path"), list(EXPECTED_ACTIONS), ids=[f"{m} {p}" for m, p in EXPECTED_ACTIONS])
+def test_privacy_mask_routes_check_the_documented_actions(method: str, path: str) -> None:
+    route = next(r for m, p, r in ROUTES if (m, p) == (method, path))
+    assert route is not None
+    checks = [c for c in _calls(route.dependant) if isinstance(c, ChannelPermission)]
+    assert {str(a) for c in checks for a in getattr(c, "actions", (c.action,))} == EXPECTED_ACTIONS[(method, path)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from clearsight.signing import SigningKey
 from tests.api.fakes import FakeControl, FakeUser, FakeUsers
 from tests.api.session import BASE_URL, SECRET, TOKEN_TTL, assert_problem, bearer
 from tests.export.conftest import T0
+from tests.export.held_builds import hold_builds
 from tests.export.platform import RecordedPlatform, recorded_platform
 
 EXPORTS = "/api/v1/exports"
@@ -89,14 +89,7 @@ async def _until(client: httpx.AsyncClient, headers: dict[str, str], export_id: 
 async def test_lifecycle_pending_running_done_download(client: httpx.AsyncClient, app: FastAPI,
                                                        platform: RecordedPlatform, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    release = threading.Event()
-    real = runner_module.build_package
-
-    def held_build(*args: Any) -> Any:
-        release.wait(POLL_TIMEOUT)
-        return real(*args)
-
-    monkeypatch.setattr(runner_module, "build_package", held_build)
+    release = hold_builds(monkeypatch, POLL_TIMEOUT)
     oper = await bearer(client, "oper")
     response = await client.post(EXPORTS, json=_body(platform, watermark=True), headers=oper)
     assert response.status_code == 202, response.text

@@ -52,6 +52,7 @@ from clearsight.api.routers import audit as audit_routes
 from clearsight.api.routers import auth, channels, departments, devices, grants, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
+from clearsight.api.routers import privacy_masks as privacy_mask_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
 from clearsight.api.routers import users as user_routes
@@ -63,6 +64,7 @@ from clearsight.audit import AuditAction, AuditReader, AuditRecorder, AuditUnava
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
+from clearsight.privacy.store import PrivacyMaskStore
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ def create_app(
     access: AccessControl | None = None,
     sessions: SessionsPort | None = None,
     api_tokens: ApiTokensPort | None = None,
+    privacy_masks: PrivacyMaskStore | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
@@ -114,7 +117,9 @@ def create_app(
     endpoints answer 503); `recordings` likewise serves recording policies, timelines and
     legal holds. `access` decides who may do what to which channel (grants, share requests; docs/access.md);
     without it only roles are checked, which `serve` never does. `sessions` stores sign-in sessions (default: in
-    memory) and `api_tokens` machines' API tokens (default: none accepted); docs/security.md. The web UI in
+    memory) and `api_tokens` machines' API tokens (default: none accepted); docs/security.md.
+    `privacy_masks` holds the channels' privacy masks (docs/privacy.md; without it nothing is masked and
+    their endpoints answer 503). The web UI in
     `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
@@ -149,12 +154,13 @@ def create_app(
         access=access,
         sessions=SessionGuard(sessions or InMemorySessionStore(), tokens),
         api_tokens=api_tokens,
+        privacy_masks=privacy_masks,
     )
 
     device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
     for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments,
-                   share_request_routes, user_routes):
+                   share_request_routes, user_routes, privacy_mask_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)  # signing in is public; its other routes take any credential but API tokens

@@ -105,6 +105,29 @@ class ChannelPermission:
         return await check_channel(services, user, self.action, channel_id)
 
 
+class AnyChannelPermission(ChannelPermission):
+    """Admits the caller when a grant allows any one of `actions` (tried in order; the first is `action`).
+
+    A refusal names the first action, as a caller reading the route's description expects.
+    """
+
+    def __init__(self, *actions: Action) -> None:
+        super().__init__(actions[0])
+        self.actions = actions
+
+    async def __call__(self, services: Services, user: CurrentUser, channel_id: ChannelPk) -> ChannelAccessGranted:
+        refusal: Problem | None = None
+        for action in self.actions:
+            try:
+                return await check_channel(services, user, action, channel_id)
+            except Problem as exc:
+                if exc.status != 403:
+                    raise
+                refusal = refusal or exc
+        assert refusal is not None
+        raise refusal
+
+
 LiveAccess = Annotated[ChannelAccessGranted, Depends(ChannelPermission(Action.LIVE))]
 PlaybackAccess = Annotated[ChannelAccessGranted, Depends(ChannelPermission(Action.PLAYBACK))]
 PtzAccess = Annotated[ChannelAccessGranted, Depends(ChannelPermission(Action.PTZ))]

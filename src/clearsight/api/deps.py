@@ -26,6 +26,7 @@ from clearsight.audit import AuditReader, AuditRecorder
 from clearsight.channel_streams import ChannelStreams
 from clearsight.media.hls import HlsWindows
 from clearsight.media.hub import StreamHub
+from clearsight.privacy.store import PrivacyMaskStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class ApiServices:
     recordings: RecordingPort | None = None  # None: the recording endpoints answer 503
     access: AccessControl | None = None  # None: roles only, no grants (tests of other concerns); docs/access.md
     api_tokens: ApiTokensPort | None = None  # None: API tokens are refused and their endpoints answer 503
+    privacy_masks: PrivacyMaskStore | None = None  # None: no masks, their endpoints answer 503; docs/privacy.md
 
 
 async def get_services(request: Request) -> ApiServices:

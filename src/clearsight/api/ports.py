@@ -285,8 +285,8 @@ class ExportsPort(Protocol):
     """Implemented by `clearsight.export.runner.ExportRunner`."""
 
     async def submit(self, *, created_by: str, reason: str, channels: Sequence[int], start: datetime,
-                     end: datetime, watermark: bool) -> ExportRecord:
-        """Store a pending export and schedule it."""
+                     end: datetime, watermark: bool, masks_lifted: Sequence[int] = ()) -> ExportRecord:
+        """Store a pending export and schedule it; privacy masks are burnt in except on `masks_lifted`."""
         ...
 
     async def get(self, export_id: str) -> ExportRecord | None: ...

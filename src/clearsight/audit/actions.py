@@ -30,6 +30,7 @@ class AuditAction(StrEnum):
     SHARE_DECISION = "share.decision"
     USER_CHANGE = "user.change"
     DEVICE_CHANGE = "device.change"
+    PRIVACY_MASK_CHANGE = "privacy_mask.change"
     AUDIT_EXPORT = "audit.export"
     # Written by the platform itself when it starts: entries found after the last checkpoint, and a chain
     # that no longer reaches (or matches) the anchor file.

@@ -4,7 +4,8 @@ Reading starts at the keyframe at or before the range's start (so the first pict
 stops at the first frame at or after its end. Frames keep their recorded timing, so a gap in the recording
 is a jump in the clip's timestamps as well as an entry in the manifest. A change of codec parameters
 (a new resolution) starts a new clip, since one MP4 track has one set. Missing, unreadable or altered
-segment files do not stop the export: they are named in the channel's `problems`.
+segment files do not stop the export: they are named in the channel's `problems`. The channel's privacy
+masks, unless the exporter may lift them, are burnt in (the clips are then re-encoded, as for a watermark).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from clearsight.export.coverage import CoverageTracker, Span
 from clearsight.export.digests import file_digest
 from clearsight.export.errors import ExportCancelled, SegmentUnreadable
 from clearsight.export.records import ChannelPlan, ExportJob, SegmentSource, SegmentState, Tick, instant_at
+from clearsight.export.reencoded_clip import ReencodedClip, Watermark
 from clearsight.export.segment_reader import SegmentReader, StreamKey, TimedPacket
-from clearsight.export.watermark import WatermarkClip, exporter_line
+from clearsight.export.watermark import exporter_line
+from clearsight.privacy.records import painter_for
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +123,7 @@ class ChannelCutter:
         self._started = False
         self._gop: list[TimedPacket] = []  # from the last keyframe, while the range has not started
         self._finished = False
+        self._painter = painter_for(plan.applied_masks)  # one per channel: its rasters are cached per size
 
     def run(self) -> ChannelCut:
         try:
@@ -189,9 +193,10 @@ class ChannelCutter:
         name = clip_name(self.job, self.plan, first, self._taken)
         path = self.workdir / name
         sink: ClipSink
-        if self.job.watermark:
-            text = exporter_line(self.job.created_by, self.job.created_at)
-            sink = WatermarkClip(path, reader.stream, exporter=text, clip_start=instant_at(self.job.start, first))
+        watermark = Watermark(exporter_line(self.job.created_by, self.job.created_at),
+                              instant_at(self.job.start, first)) if self.job.watermark else None
+        if watermark is not None or self._painter is not None:
+            sink = ReencodedClip(path, reader.stream, masks=self._painter, watermark=watermark)
         else:
             sink = RemuxClip(path, reader.stream)
         self._current = _OpenClip(name, path, reader.key, sink, first)

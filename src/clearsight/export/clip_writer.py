@@ -1,8 +1,9 @@
 """Writing one exported clip: a plain MP4 (moov first, for players that start before the end arrives).
 
 `RemuxClip` copies the recorded packets as they are, with timestamps rebased to the clip's first frame;
-`clearsight.export.watermark.WatermarkClip` re-encodes them with text burnt in. Both take packets in decode
-order with decode/presentation times in ticks from the clip's start and close into a finished file.
+`clearsight.export.reencoded_clip.ReencodedClip` re-encodes them with masks or text burnt in. Both take
+packets in decode order with decode/presentation times in ticks from the clip's start and close into a
+finished file.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@
 (so nothing needs canonicalising); `public_key.pem` is the signing key (SubjectPublicKeyInfo), whose
 fingerprint (SHA-256 of the raw 32-byte key, hex) the manifest names. The verifier needs only the names,
 sizes and hashes under "files" and the fingerprint; the rest is for the people reading the evidence.
+
+Privacy masks: each channel lists its enabled masks (`privacy_masks`: ID, name, polygon and the SHA-256 of
+the polygon as `clearsight.privacy.polygon_digest` computes it) and whether the exporter could lift them
+(`privacy_masks_lifted`); each file lists the IDs of the masks burnt into it (`privacy_masks`, empty when
+none were: lifted, or the channel has none).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any
 from clearsight.export.channel_cut import ChannelCut, ClipFile
 from clearsight.export.coverage import Span
 from clearsight.export.records import ExportJob, instant_at
+from clearsight.privacy.polygon import polygon_json
+from clearsight.privacy.records import AppliedMask
 
 FORMAT = "clearsight-export"
 FORMAT_VERSION = 1
@@ -69,6 +76,7 @@ def _file_entry(job: ExportJob, cut: ChannelCut, clip: ClipFile, size: int, sha2
         "size": size,
         "sha256": sha256,
         "watermark": job.watermark,
+        "privacy_masks": [mask.id for mask in cut.plan.applied_masks],
         "codec": clip.codec,
         "width": clip.width,
         "height": clip.height,
@@ -76,6 +84,11 @@ def _file_entry(job: ExportJob, cut: ChannelCut, clip: ClipFile, size: int, sha2
         "sources": [{"segment_id": s.segment_id, "start": iso(s.start_at), "end": iso(s.end_at),
                      "sha256": s.sha256, "integrity": s.integrity} for s in clip.sources],
     }
+
+
+def _mask_entry(mask: AppliedMask) -> dict[str, Any]:
+    return {"id": mask.id, "name": mask.name, "polygon": polygon_json(mask.polygon),
+            "polygon_sha256": mask.polygon_sha256}
 
 
 def build_manifest(job: ExportJob, cuts: list[ChannelCut], digests: dict[str, tuple[int, str]],
@@ -93,6 +106,8 @@ def build_manifest(job: ExportJob, cuts: list[ChannelCut], digests: dict[str, tu
             "gaps": [_span(job, gap) for gap in cut.gaps],
             "files": [clip.name for clip in cut.clips],
             "problems": list(cut.problems),
+            "privacy_masks": [_mask_entry(mask) for mask in cut.plan.masks],
+            "privacy_masks_lifted": cut.plan.masks_lifted and bool(cut.plan.masks),
         })
         files += [_file_entry(job, cut, clip, *digests[clip.name]) for clip in cut.clips]
     return {

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from clearsight.privacy.records import AppliedMask
+
 TICKS_PER_SECOND = 90_000  # ISO/IEC 13818-1 / 14496-12 practice: video timestamps in a 90 kHz clock
 Tick = int  # 90 kHz ticks since the export's start; negative before it
 
@@ -59,6 +61,7 @@ class ExportRecord:
     size: int | None
     created_at: datetime
     finished_at: datetime | None
+    masks_lifted: tuple[int, ...] = ()  # channels whose privacy masks the exporter could lift
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,13 @@ class SegmentSource:
 class ChannelPlan:
     channel: ChannelRef
     segments: tuple[SegmentSource, ...]  # by start_at
+    masks: tuple[AppliedMask, ...] = ()  # the channel's enabled privacy masks when the export was built
+    masks_lifted: bool = False  # the exporter may see behind them: the clips are left unmasked
+
+    @property
+    def applied_masks(self) -> tuple[AppliedMask, ...]:
+        """The masks burnt into this channel's clips."""
+        return () if self.masks_lifted else self.masks
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from clearsight.export.records import (
     ExportState,
 )
 from clearsight.export.store import ExportStore
+from clearsight.privacy.records import AppliedMask
 from clearsight.signing import SigningKey
 
 logger = logging.getLogger(__name__)
@@ -54,11 +55,17 @@ class ChannelDirectory(Protocol):
     async def get_channel(self, channel_pk: int) -> KnownChannel | None: ...
 
 
+class MaskDirectory(Protocol):
+    """Implemented by `clearsight.privacy.store.PrivacyMaskStore`."""
+
+    async def applied_masks(self, channel_id: int) -> tuple[AppliedMask, ...]: ...
+
+
 class ExportRunner:
     def __init__(self, store: ExportStore, channels: ChannelDirectory, *, exports_dir: Path,
                  storage_roots: Mapping[str, Path], signing_key: SigningKey, platform_id: str,
-                 max_running: int = DEFAULT_MAX_RUNNING) -> None:
-        self._store, self._channels = store, channels
+                 max_running: int = DEFAULT_MAX_RUNNING, masks: MaskDirectory | None = None) -> None:
+        self._store, self._channels, self._masks = store, channels, masks
         self.exports_dir = exports_dir
         self._roots = dict(storage_roots)
         self._key = signing_key
@@ -94,9 +101,10 @@ class ExportRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def submit(self, *, created_by: str, reason: str, channels: Sequence[int], start: datetime,
-                     end: datetime, watermark: bool) -> ExportRecord:
+                     end: datetime, watermark: bool, masks_lifted: Sequence[int] = ()) -> ExportRecord:
+        """Store and schedule an export; channels not in `masks_lifted` get their privacy masks burnt in."""
         record = await self._store.create(created_by=created_by, reason=reason, channels=channels, start=start,
-                                          end=end, watermark=watermark)
+                                          end=end, watermark=watermark, masks_lifted=masks_lifted)
         logger.info("export %s of channels %s from %s to %s requested by %s (watermark %s): %s", record.id,
                     list(channels), start.isoformat(), end.isoformat(), created_by, watermark, reason)
         if not self._closing:
@@ -160,6 +168,7 @@ class ExportRunner:
                 channel = ChannelRef(channel_id, known.gb_id, known.name, known.device_id)
             else:  # deleted since: its recordings remain, and name it
                 channel = ChannelRef(channel_id, segments[0].channel_gb_id if segments else None)
-            plans.append(ChannelPlan(channel, segments))
+            masks = await self._masks.applied_masks(channel_id) if self._masks is not None else ()
+            plans.append(ChannelPlan(channel, segments, masks, channel_id in record.masks_lifted))
         return ExportJob(record.id, self._platform_id, record.created_by, record.reason, record.created_at,
                          record.start_at, record.end_at, record.watermark, tuple(plans))

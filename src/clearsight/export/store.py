@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 def _record(row: Export) -> ExportRecord:
     return ExportRecord(row.id, row.created_by, row.reason, tuple(json.loads(row.channels)), row.start_at,
                         row.end_at, row.watermark, ExportState(row.state), row.detail, row.path, row.size,
-                        row.created_at, row.finished_at)
+                        row.created_at, row.finished_at, tuple(json.loads(row.masks_lifted or "[]")))
 
 
 def _keyframes(row: RecordingSegment) -> tuple[Keyframe, ...]:
@@ -57,10 +57,10 @@ class ExportStore:
         self._sessions = sessions
 
     async def create(self, *, created_by: str, reason: str, channels: Sequence[int], start: datetime,
-                     end: datetime, watermark: bool) -> ExportRecord:
+                     end: datetime, watermark: bool, masks_lifted: Sequence[int] = ()) -> ExportRecord:
         row = Export(id=uuid.uuid4().hex, created_by=created_by, reason=reason, channels=json.dumps(list(channels)),
                      start_at=start, end_at=end, watermark=watermark, state=ExportState.PENDING.value,
-                     created_at=utc_now())
+                     created_at=utc_now(), masks_lifted=json.dumps(sorted(set(masks_lifted))))
         async with self._sessions.begin() as session:
             session.add(row)
         return _record(row)

@@ -1,4 +1,5 @@
-"""The optional visible watermark: exported video decoded, text burnt in, re-encoded as H.264.
+"""The optional visible watermark: text burnt into decoded pictures (`clearsight.export.reencoded_clip`
+decodes and re-encodes the video around it).
 
 The top-left line names who exported the video and when ("ALICE · 2026-05-01 12:00:00Z"); the bottom line
 is each frame's recorded time to the millisecond. Text uses the simulator's 5x7 bitmap font (white on a black
@@ -8,23 +9,12 @@ box, upper case), scaled to the picture and shrunk to fit its width.
 from __future__ import annotations
 
 from datetime import datetime
-from fractions import Fraction
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import av
 
-from clearsight.export.clip_writer import TIME_BASE, ClipFacts, open_mp4
-from clearsight.export.records import Tick, instant_at
-from clearsight.export.segment_reader import TimedPacket
 from clearsight.sim.video import CHROMA_NEUTRAL, GLYPH_HEIGHT, GLYPH_WIDTH, LUMA_BLACK, LUMA_WHITE, glyph
 
-ENCODER = "libx264"
-# veryfast at CRF 20: visually close to the recording at a few times real time for 1080p on one core.
-ENCODER_OPTIONS = {"preset": "veryfast", "crf": "20"}
-ENCODER_THREADS = 1  # exports run side by side; each takes one core
-KEYFRAME_INTERVAL = 50  # frames: 2 s at 25 fps, so players can seek in the exported file
 CELL_WIDTH, CELL_HEIGHT = GLYPH_WIDTH + 1, GLYPH_HEIGHT + 2  # a glyph with its blank column and rows
 LINES_PER_PICTURE = 20  # the font pixel is chosen so a line of text is about 1/20 of the picture's height
 _EXTRA_GLYPHS = {  # characters the simulator's font lacks, in its 5x7 form
@@ -115,51 +105,3 @@ def burn_in(decoded: av.VideoFrame, top: str, bottom: str) -> av.VideoFrame:
     picture.draw_text(margin, margin, top, scale)
     picture.draw_text(margin, picture.height - margin - CELL_HEIGHT * scale, bottom, scale)
     return picture.finish()
-
-
-class WatermarkClip:
-    """Decodes the recorded packets, burns in the exporter line and each frame's time, encodes H.264."""
-
-    def __init__(self, path: Path, template: Any, *, exporter: str, clip_start: datetime) -> None:
-        source = template.codec_context
-        self._decoder: Any = av.CodecContext.create(source.name, "r")
-        self._decoder.extradata = source.extradata
-        self._decoder.thread_count = 1
-        self._container = open_mp4(path)
-        self._stream: Any = self._container.add_stream(ENCODER, rate=25)
-        self._stream.width, self._stream.height, self._stream.pix_fmt = source.width, source.height, "yuv420p"
-        self._stream.time_base = TIME_BASE
-        self._stream.codec_context.time_base = TIME_BASE
-        self._stream.codec_context.thread_count = ENCODER_THREADS
-        self._stream.codec_context.gop_size = KEYFRAME_INTERVAL
-        self._stream.options = dict(ENCODER_OPTIONS)
-        self._exporter, self._clip_start = exporter, clip_start
-        self._frames = 0
-        self._last_pts: Tick = -1
-
-    def write(self, item: TimedPacket, dts: Tick, pts: Tick) -> None:
-        packet = item.packet
-        packet.dts, packet.pts, packet.duration = dts, pts, item.duration
-        packet.time_base = TIME_BASE
-        self._encode(self._decoder.decode(packet))
-
-    def _encode(self, frames: list[av.VideoFrame]) -> None:
-        for decoded in frames:
-            pts = decoded.pts if decoded.pts is not None else self._last_pts + 1
-            pts = max(pts, self._last_pts + 1)
-            self._last_pts = pts
-            frame = burn_in(decoded, self._exporter, frame_time_line(instant_at(self._clip_start, pts)))
-            frame.pts, frame.time_base = pts, Fraction(TIME_BASE)
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
-            self._frames += 1
-
-    def close(self) -> ClipFacts:
-        self._encode(self._decoder.decode(None))
-        for packet in self._stream.encode(None):
-            self._container.mux(packet)
-        self._container.close()
-        return ClipFacts("h264", self._stream.width, self._stream.height, self._frames)
-
-    def abort(self) -> None:
-        self._container.close()

@@ -1,16 +1,20 @@
 """A JPEG of a stream's picture, decoded from its latest keyframe (never a full decode of the stream).
 
+Given a `MaskPainter`, the decoded picture has the privacy masks burnt in before it is encoded.
 CPU-bound: call `keyframe_to_jpeg` in a worker thread (`asyncio.to_thread`), never on the event loop.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import av
 
 from clearsight.media.es import Codec, EsFrame
+
+if TYPE_CHECKING:  # the painter (and numpy) load only when a picture is painted
+    from clearsight.privacy.painter import MaskPainter
 
 _DECODERS = {Codec.H264: "h264", Codec.H265: "hevc"}
 JPEG_QUALITY_SCALE = 3  # FFmpeg's mjpeg qscale: 2 (best) … 31; 3 is visually lossless for a snapshot
@@ -20,7 +24,7 @@ class SnapshotError(Exception):
     """The keyframe could not be turned into a picture."""
 
 
-def keyframe_to_jpeg(frame: EsFrame) -> bytes:
+def keyframe_to_jpeg(frame: EsFrame, masks: MaskPainter | None = None) -> bytes:
     decoder_name = _DECODERS.get(frame.codec)
     if decoder_name is None:
         raise SnapshotError(f"no decoder for {frame.codec.value}")
@@ -31,7 +35,7 @@ def keyframe_to_jpeg(frame: EsFrame) -> bytes:
         raise SnapshotError(f"keyframe does not decode: {exc}") from exc
     if not pictures:
         raise SnapshotError("keyframe decoded to no picture")
-    picture = pictures[0]
+    picture = pictures[0] if masks is None else masks.paint_frame(pictures[0])
     encoder = av.CodecContext.create("mjpeg", "w")
     encoder.width = picture.width
     encoder.height = picture.height

@@ -5,6 +5,10 @@ it into a JPEG `THUMBNAIL_WIDTH` pixels wide (one decoded picture, scaled, encod
 thread). Thumbnails lie next to the segments (`layout.thumbnail_path`), named by their UTC moment: the file
 name is the index, `nearest_thumbnail` finds the one closest to a moment. Retention deletes them with the
 segments whose time they fall in.
+
+Thumbnails are stored as recorded, without privacy masks, like the segments they come from; the API burns
+the channel's current masks in when it hands one to someone who may not lift them (`masked_thumbnail`), so
+a mask added today hides the area in yesterday's thumbnails too (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import av
 
 from clearsight.media.es import Codec, EsFrame
 from clearsight.recording.layout import THUMBNAIL_DIR, day_dir, parse_thumbnail_name, thumbnail_path
+
+if TYPE_CHECKING:  # the painter (and numpy) load only when a picture is painted
+    from clearsight.privacy.painter import MaskPainter
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +56,28 @@ def keyframe_to_thumbnail(frame: EsFrame, width: int = THUMBNAIL_WIDTH) -> bytes
     picture = pictures[0]
     out_width = min(width, picture.width) & ~1
     out_height = max(2, round(picture.height * out_width / picture.width)) & ~1
-    scaled = picture.reformat(width=out_width, height=out_height, format="yuvj420p")
+    return _encode_jpeg(picture.reformat(width=out_width, height=out_height, format="yuvj420p"))
+
+
+def masked_thumbnail(jpeg: bytes, masks: MaskPainter) -> bytes:
+    """A stored thumbnail with privacy masks burnt in (done when it is read: masks change, files stay)."""
+    decoder = av.CodecContext.create("mjpeg", "r")
+    try:
+        pictures = decoder.decode(av.Packet(jpeg)) + decoder.decode(None)
+    except av.FFmpegError as exc:
+        raise ThumbnailError(f"thumbnail does not decode: {exc}") from exc
+    if not pictures:
+        raise ThumbnailError("thumbnail decoded to no picture")
+    return _encode_jpeg(masks.paint_frame(pictures[0]).reformat(format="yuvj420p"))
+
+
+def _encode_jpeg(picture: av.VideoFrame) -> bytes:
     encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = out_width, out_height, "yuvj420p"
+    encoder.width, encoder.height, encoder.pix_fmt = picture.width, picture.height, "yuvj420p"
     encoder.time_base = Fraction(1, 25)  # required by the encoder; meaningless for one picture
     encoder.qscale = True
     encoder.options = {"qmin": str(JPEG_QUALITY_SCALE), "qmax": str(JPEG_QUALITY_SCALE)}
-    packets = encoder.encode(scaled) + encoder.encode(None)
+    packets = encoder.encode(picture) + encoder.encode(None)
     return b"".join(bytes(packet) for packet in packets)
 
 

@@ -102,6 +102,8 @@ class Export(Base):
     start_at: Mapped[datetime] = mapped_column(UtcDateTime)
     end_at: Mapped[datetime] = mapped_column(UtcDateTime)
     watermark: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # JSON list of the channels whose privacy masks the exporter could lift (docs/privacy.md)
+    masks_lifted: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     state: Mapped[str] = mapped_column(String(16))  # pending | running | done | failed
     detail: Mapped[str | None] = mapped_column(Text)  # what failed, or a summary when done
     path: Mapped[str | None] = mapped_column(String(PATH_LENGTH))  # the package, once done

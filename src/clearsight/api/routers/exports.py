@@ -3,6 +3,8 @@
 Operators and administrators may export; each sees their own exports, administrators see all (another
 user's export answers 404 to anyone else, as if it did not exist). Requesting an export is audited as
 `export.create` and every download as `export.download`, recorded before the package is handed out.
+Channels' privacy masks are burnt in unless the exporter may lift them (decided here, when it is requested;
+`masks_applied` / `masks_lifted` in the audit entry; docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from clearsight.api.deps import ApiServices, Services
 from clearsight.api.export_schemas import ExportCreate, ExportOut, ExportPageOut, SigningKeyOut
 from clearsight.api.params import DEFAULT_PAGE_SIZE, Limit, Offset
 from clearsight.api.ports import ExportRecord, ExportsPort
+from clearsight.api.privacy_masking import export_masking
 from clearsight.api.problems import PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
 from clearsight.api.security import Operator
 from clearsight.api.tokens import Principal
@@ -67,12 +70,15 @@ async def create_export(request: Request, services: Services, user: Operator, bo
     if errors:
         raise Problem(422, "; ".join(str(e["msg"]) for e in errors), type_=VALIDATION_FAILED,
                       title="Request validation failed", extensions={"errors": errors})
+    masking = await export_masking(services, user, body.channels)
     record = await exports.submit(created_by=user.username, reason=body.reason, channels=body.channels,
-                                  start=body.start, end=body.end, watermark=body.watermark)
+                                  start=body.start, end=body.end, watermark=body.watermark,
+                                  masks_lifted=masking.may_lift)
     await services.audit.record(AuditAction.EXPORT_CREATE, actor=user.username, target=record.id,
                                 client=client_address(request), reason=body.reason,
                                 details={"channels": list(body.channels), "start": body.start.isoformat(),
-                                         "end": body.end.isoformat(), "watermark": body.watermark})
+                                         "end": body.end.isoformat(), "watermark": body.watermark,
+                                         "masks_applied": masking.applied, "masks_lifted": masking.lifted})
     response.headers["Location"] = f"{EXPORTS_PATH}/{record.id}"
     return _out(record)
 

@@ -22,6 +22,7 @@ from clearsight.api.deps import ApiServices, Services
 from clearsight.api.live_schemas import LiveOut, StreamStatsOut
 from clearsight.api.live_streams import channel_stream, stream_stats
 from clearsight.api.params import ChannelPk
+from clearsight.api.privacy_masking import picture_masking
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.stream_tokens import StreamGrant
 from clearsight.api.tokens import InvalidToken
@@ -79,18 +80,20 @@ async def live_stats(services: Services, _access: LiveAccess, channel_id: Channe
 @router.get("/channels/{channel_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}, "description": "The current picture."}})
 async def snapshot(request: Request, services: Services, access: LiveAccess, channel_id: ChannelPk) -> Response:
-    """A JPEG of the current picture, decoded from the latest keyframe."""
+    """A JPEG of the current picture, decoded from the latest keyframe; privacy masks filled unless lifted."""
     user = access.user
     stream = await channel_stream(services, channel_id)
     keyframe = stream.last_keyframe
     if keyframe is None:
         raise Problem(503, f"channel {channel_id} has no keyframe yet")
+    masking = await picture_masking(services, user, channel_id)  # privacy masks burnt in unless lifted
     try:
-        jpeg = await asyncio.to_thread(keyframe_to_jpeg, keyframe)
+        jpeg = await asyncio.to_thread(keyframe_to_jpeg, keyframe, masking.painter)
     except SnapshotError as exc:
         raise Problem(502, f"snapshot of channel {channel_id} failed: {exc}") from exc
     logger.info("channel %d: snapshot taken by %s", channel_id, user.username)
-    await audit_channel(services, AuditAction.SNAPSHOT, user.username, channel_id, request, grant=access.grant_id)
+    await audit_channel(services, AuditAction.SNAPSHOT, user.username, channel_id, request, grant=access.grant_id,
+                        privacy_masks=masking.mask_ids, masks_lifted=masking.lifted)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 

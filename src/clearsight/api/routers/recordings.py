@@ -6,6 +6,7 @@ Releasing a hold (`DELETE`) keeps it, with who released it and when.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from clearsight.api.channel_access import ManageAccess, PlaybackAccess, check_ch
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import ChannelPk
 from clearsight.api.ports import HoldAlreadyReleased, RecordingPort
+from clearsight.api.privacy_masking import picture_masking
 from clearsight.api.problems import PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
 from clearsight.api.recording_schemas import (
     MAX_TIMELINE_RANGE,
@@ -38,6 +40,7 @@ from clearsight.api.recording_schemas import (
 from clearsight.api.security import CurrentUser, Operator
 from clearsight.recording.policy import InvalidPolicy, RecordingPolicy, make_policy
 from clearsight.recording.records import LegalHoldRecord
+from clearsight.recording.thumbnails import ThumbnailError, masked_thumbnail
 
 logger = logging.getLogger(__name__)
 
@@ -147,17 +150,25 @@ async def channel_recordings(services: Services, _access: PlaybackAccess, channe
 @router.get("/channels/{channel_id}/thumbnails", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}},
                              "description": "The thumbnail nearest to `at`; its moment in `X-Thumbnail-At`."}})
-async def channel_thumbnail(services: Services, _access: PlaybackAccess, channel_id: ChannelPk,
+async def channel_thumbnail(services: Services, access: PlaybackAccess, channel_id: ChannelPk,
                             at: Moment) -> Response:
-    """The recorded thumbnail nearest to `at` (within 5 minutes), for a timeline's hover."""
+    """The recorded thumbnail nearest to `at` (within 5 minutes), for a timeline's hover; privacy masks
+    filled unless the caller may lift them."""
     recordings = _recordings(services)
     await _known_channel(services, channel_id)
     found = await recordings.thumbnail(channel_id, at)
     if found is None:
         raise Problem(404, f"no thumbnail of channel {channel_id} near {at.isoformat()}")
     moment, jpeg = found
-    return Response(jpeg, media_type="image/jpeg",
-                    headers={"X-Thumbnail-At": moment.isoformat(), "Cache-Control": "private, max-age=3600"})
+    masking = await picture_masking(services, access.user, channel_id)
+    if masking.painter is not None:
+        try:
+            jpeg = await asyncio.to_thread(masked_thumbnail, jpeg, masking.painter)
+        except ThumbnailError as exc:  # never hand out an unmasked picture instead
+            raise Problem(502, f"thumbnail of channel {channel_id} could not be masked: {exc}") from exc
+    cache = "no-store" if masking.masks else "private, max-age=3600"  # no cached copy outlives a mask change
+    return Response(jpeg, media_type="image/jpeg", headers={"X-Thumbnail-At": moment.isoformat(),
+                                                            "Cache-Control": cache})
 
 
 # --- legal holds -----------------------------------------------------------------------------------
