@@ -23,9 +23,11 @@ from clearsight.api.login_guard import LoginThrottle
 from clearsight.audit import AuditLog, AuditSearch
 from clearsight.audit.anchor import ANCHOR_FILE
 from clearsight.channel_streams import ChannelStreams
-from clearsight.config import SIGNING_KEY_FILE, Settings
+from clearsight.config import SIGNING_KEY_FILE, Settings, exempt_networks
 from clearsight.db import create_engine, session_factory, upgrade_database
 from clearsight.export import ExportRunner, ExportStore, storage_roots
+from clearsight.gb28181.admission import UnknownDevicePolicy
+from clearsight.gb28181.register_limiter import RegisterLimits
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.service import Gb28181Service
 from clearsight.log_redaction import install_url_token_filter
@@ -40,6 +42,7 @@ from clearsight.recording.store import RecordingStore
 from clearsight.registry.store import RegistryStore
 from clearsight.runtime import freeze_long_lived
 from clearsight.signing import load_or_create_signing_key
+from clearsight.sip.transport import TcpLimits
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,19 @@ def _recording_service(settings: Settings, store: RecordingStore, streams: Chann
                                                      recorder=recorder))
 
 
+def _register_limits(settings: Settings) -> RegisterLimits:
+    return RegisterLimits(rate=settings.sip_register_rate, burst=settings.sip_register_burst,
+                          max_failures=settings.sip_auth_max_failures,
+                          failure_window=settings.sip_auth_failure_window,
+                          block_seconds=settings.sip_auth_block_seconds,
+                          exempt=exempt_networks(settings.sip_limit_exempt))
+
+
+def _tcp_limits(settings: Settings) -> TcpLimits:
+    return TcpLimits(idle_timeout=settings.sip_tcp_idle_timeout, max_connections=settings.sip_tcp_max_connections,
+                     max_per_source=settings.sip_tcp_max_per_source)
+
+
 @asynccontextmanager
 async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     """Migrate the database, start signalling; yields the running platform and stops it after."""
@@ -124,7 +140,9 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         device_tz=datetime.now().astimezone().tzinfo or UTC, register_expires=settings.register_expires,
         catalog_subscription_expires=settings.catalog_subscription_expires,
         observer=metrics, media_transport=MediaTransport(settings.media_transport),
-        media_timeout=settings.media_timeout)
+        media_timeout=settings.media_timeout, unknown_devices=UnknownDevicePolicy(settings.unknown_devices),
+        register_limits=_register_limits(settings), tcp_limits=_tcp_limits(settings))
+    metrics.track_sip_guard(service.register_limiter, service.endpoint.transport, service.admission)
     metrics.track_presence(service.presence.online_count, lambda: len(service.presence),
                            lambda: service.syncs_pending)
     hub = StreamHub(grace_period=settings.live_grace_period)

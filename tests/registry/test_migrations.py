@@ -12,12 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clearsight.access import models as access_models  # noqa: F401 - registers the access tables
 from clearsight.audit import models as audit_models  # noqa: F401 - registers the audit tables
 from clearsight.db import upgrade_database
-from clearsight.registry import recording_models  # noqa: F401 - registers the recording tables
+from clearsight.registry import (
+    admission_models,  # noqa: F401 - registers the device admission table
+    recording_models,  # noqa: F401 - registers the recording tables
+)
 from clearsight.registry.models import Base
 
 TABLES = {"devices", "channels", "regions", "catalog_groups", "users", "recording_policies", "recording_segments",
           "recording_gaps", "legal_holds", "exports", "audit_entries", "audit_checkpoints",
-          "departments", "access_grants", "share_requests"}
+          "departments", "access_grants", "share_requests", "device_admissions"}
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -40,7 +43,7 @@ async def test_upgrade_is_idempotent(database_url: str, db_engine: AsyncEngine) 
     await asyncio.to_thread(upgrade_database, database_url)
     async with db_engine.connect() as connection:
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version == "0004"
+    assert version == "0006"
 
 
 async def test_sqlite_connections_use_wal_and_foreign_keys(db_engine: AsyncEngine) -> None:

@@ -13,7 +13,10 @@ from sqlalchemy.pool import NullPool
 
 from clearsight.access import models as access_models  # noqa: F401 - registers the access tables
 from clearsight.audit import models as audit_models  # noqa: F401 - registers the audit tables
-from clearsight.registry import recording_models  # noqa: F401 - registers the recording tables
+from clearsight.registry import (
+    admission_models,  # noqa: F401 - registers the device admission table
+    recording_models,  # noqa: F401 - registers the recording tables
+)
 from clearsight.registry.models import Base
 
 config = context.config

@@ -76,6 +76,10 @@ class RegistryStore:
         self._sessions = sessions
         self._write = WriteTransactions(sessions).begin  # a write transaction; on SQLite, one at a time
 
+    def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """A write transaction queued with the registry's own (on SQLite one writer at a time)."""
+        return self._write()
+
     # --- devices ---
 
     async def upsert_device(
