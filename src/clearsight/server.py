@@ -186,7 +186,8 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
                          control=platform.gb28181, metrics_registry=platform.metrics.registry,
                          db_ping=lambda: _db_ping(platform.engine), streams=platform.streams, hls=platform.hls,
                          audit_log=platform.audit, audit_reader=platform.audit_search, login_guard=LoginThrottle(),
-                         exports=platform.exports, recordings=platform.recordings, access=platform.access)
+                         exports=platform.exports, recordings=platform.recordings, access=platform.access,
+                         admission=platform.gb28181.admission)
         config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
                                 access_log=False, lifespan="off")
         server = uvicorn.Server(config)

@@ -22,6 +22,7 @@ from clearsight.api.docs import install_docs
 from clearsight.api.middleware import SecurityHeadersMiddleware, UnhandledErrorMiddleware
 from clearsight.api.ports import (
     ApiSettings,
+    DeviceAdmissionPort,
     DeviceCommandError,
     DeviceControlPort,
     DeviceOffline,
@@ -48,6 +49,7 @@ from clearsight.api.routers import audit as audit_routes
 from clearsight.api.routers import auth, channels, departments, devices, grants, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
+from clearsight.api.routers import pending_devices as pending_device_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
 from clearsight.api.security import UnthrottledLogins, current_user
@@ -96,6 +98,7 @@ def create_app(
     exports: ExportsPort | None = None,
     recordings: RecordingPort | None = None,
     access: AccessControl | None = None,
+    admission: DeviceAdmissionPort | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
@@ -105,7 +108,8 @@ def create_app(
     sources `control` opens; default: a new hub. `exports` builds evidence exports (without it their
     endpoints answer 503); `recordings` likewise serves recording policies, timelines and
     legal holds. `access` decides who may do what to which channel (grants, share requests; docs/access.md);
-    without it only roles are checked, which `serve` never does. The web UI in `static_dir` is served at `/`
+    without it only roles are checked, which `serve` never does. `admission` serves the unknown devices held
+    for approval (without it `/devices/pending` answers 503). The web UI in `static_dir` is served at `/`
     when that directory exists.
     """
     app = ClearsightApi(
@@ -137,12 +141,14 @@ def create_app(
         exports=exports,
         recordings=recordings,
         access=access,
+        admission=admission,
     )
 
     device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments,
-                   share_request_routes):
+    # pending_device_routes before devices: /devices/pending is not a device ID
+    for module in (pending_device_routes, devices, channels, regions, groups, export_routes, recording_routes,
+                   grants, departments, share_request_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)

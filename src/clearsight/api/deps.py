@@ -10,7 +10,15 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from clearsight.access.service import AccessControl
-from clearsight.api.ports import DeviceControlPort, ExportsPort, LoginGuard, RecordingPort, RegistryPort, UsersPort
+from clearsight.api.ports import (
+    DeviceAdmissionPort,
+    DeviceControlPort,
+    ExportsPort,
+    LoginGuard,
+    RecordingPort,
+    RegistryPort,
+    UsersPort,
+)
 from clearsight.api.stream_tokens import StreamTokenService
 from clearsight.api.tokens import TokenService
 from clearsight.audit import AuditReader, AuditRecorder
@@ -37,6 +45,7 @@ class ApiServices:
     exports: ExportsPort | None = None  # None: the export endpoints answer 503
     recordings: RecordingPort | None = None  # None: the recording endpoints answer 503
     access: AccessControl | None = None  # None: roles only, no grants (tests of other concerns); docs/access.md
+    admission: DeviceAdmissionPort | None = None  # None: the pending-device endpoints answer 503
 
 
 async def get_services(request: Request) -> ApiServices:

@@ -121,6 +121,9 @@ class DeviceAdmission:
     async def list_admissions(self, state: AdmissionState | None = None) -> Sequence[AdmissionRecord]:
         return await self._store.list_admissions(state)
 
+    async def get(self, device_id: str) -> AdmissionRecord | None:
+        return await self._store.get(device_id)
+
     async def approve(self, device_id: str, password: str | None) -> AdmissionRecord | None:
         """Admit a held or rejected device (with its own password, or the default); None: not held or rejected."""
         record = await self._store.approve(device_id, password, self._clock())
