@@ -107,6 +107,19 @@ def _register_limits(settings: Settings) -> RegisterLimits:
                           exempt=exempt_networks(settings.sip_limit_exempt))
 
 
+def _warn_about_sip_exposure(settings: Settings) -> None:
+    if settings.unknown_devices == "accept" and settings.device_password == Settings.model_fields[
+            "device_password"].default:
+        logger.warning("any device knowing the built-in default password may register "
+                       "(CLEARSIGHT_UNKNOWN_DEVICES=accept): set CLEARSIGHT_DEVICE_PASSWORD, or hold unknown devices "
+                       "for approval (docs/sip-security.md)")
+    keepalive_silence = settings.keepalive_interval * settings.keepalive_misses
+    if 0 < settings.sip_tcp_idle_timeout <= keepalive_silence:
+        logger.warning("CLEARSIGHT_SIP_TCP_IDLE_TIMEOUT (%g s) is not above %d missed keepalives of %d s: devices "
+                       "on TCP may be disconnected while still online", settings.sip_tcp_idle_timeout,
+                       settings.keepalive_misses, settings.keepalive_interval)
+
+
 def _tcp_limits(settings: Settings) -> TcpLimits:
     return TcpLimits(idle_timeout=settings.sip_tcp_idle_timeout, max_connections=settings.sip_tcp_max_connections,
                      max_per_source=settings.sip_tcp_max_per_source)
@@ -131,6 +144,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         logger.warning("first administrator %r created; password in %s", settings.admin_user,
                        settings.data_dir / ADMIN_PASSWORD_FILE)
     metrics = PlatformMetrics()
+    _warn_about_sip_exposure(settings)
     service = Gb28181Service(
         platform_id=settings.platform_id, domain=settings.sip_domain, sip_host=settings.sip_host,
         sip_port=settings.sip_port, registry=registry, default_password=settings.device_password,

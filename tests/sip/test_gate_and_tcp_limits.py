@@ -75,7 +75,7 @@ async def test_gate_refusal_is_answered_without_a_transaction() -> None:
 async def test_gate_drop_sends_nothing_and_keeps_no_state() -> None:
     handled: list[str] = []
     async with gated_endpoint(gate={"REGISTER": DROP}, handled=handled) as ep, raw_udp() as device:
-        for attempt in range(3):  # retransmissions are dropped as well
+        for _ in range(3):  # retransmissions are dropped as well
             device.send(raw_request("REGISTER", branch="z9hG4bKdrop", port=device.port), ep)
         await device.nothing(within=0.5)
         assert handled == [] and ep._server == {}
