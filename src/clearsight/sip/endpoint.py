@@ -179,6 +179,7 @@ class SipEndpoint:
     never reach it. CANCEL is handled here (200, then 487 for the INVITE, which is marked `cancelled`).
     ACKs are delivered (unanswerable). Malformed requests get 400 with a Warning; other unparsable
     input is logged and dropped. Responses to UDP requests go to the packet's source (RFC 3581).
+    A `gate` sees each new request first and may refuse it statelessly or drop it (`sip.gate`).
     """
 
     def __init__(self, host: str, port: int, *, user_agent: str, on_request: Handler,
