@@ -115,15 +115,11 @@ class SipGuardCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         limited = self._limiter.counts
-        refused = CounterMetricFamily("clearsight_sip_register_refused",
-                                      "REGISTERs refused before a transaction: over the per-source rate (reason "
-                                      "rate) or from a blocked source (reason blocked); answered 503 or dropped",
-                                      labels=["reason", "outcome"])
-        refused.add_metric(["rate", "answered"], limited.limited_answered)
-        refused.add_metric(["rate", "dropped"], limited.limited_dropped)
-        refused.add_metric(["blocked", "answered"], limited.blocked_answered)
-        refused.add_metric(["blocked", "dropped"], limited.blocked_dropped)
-        yield refused
+        yield _labelled_counter(
+            "clearsight_sip_register_refused", "REGISTERs refused before a transaction: over the per-source rate "
+            "(reason rate) or from a blocked source (reason blocked); answered 503 or dropped", ["reason", "outcome"],
+            {("rate", "answered"): limited.limited_answered, ("rate", "dropped"): limited.limited_dropped,
+             ("blocked", "answered"): limited.blocked_answered, ("blocked", "dropped"): limited.blocked_dropped})
         yield CounterMetricFamily("clearsight_sip_auth_failures", "Failed SIP digest authentications",
                                   value=limited.auth_failures)
         yield CounterMetricFamily("clearsight_sip_source_blocks",
@@ -134,20 +130,22 @@ class SipGuardCollector(Collector):
         tcp = self._transport.counts
         yield GaugeMetricFamily("clearsight_sip_tcp_connections", "SIP TCP connections devices have open to us",
                                 value=self._transport.accepted_connections)
-        tcp_refused = CounterMetricFamily("clearsight_sip_tcp_refused",
-                                          "SIP TCP connections closed at once by the connection limits",
-                                          labels=["limit"])
-        tcp_refused.add_metric(["global"], tcp.refused_global)
-        tcp_refused.add_metric(["per_source"], tcp.refused_per_source)
-        yield tcp_refused
+        yield _labelled_counter("clearsight_sip_tcp_refused", "SIP TCP connections closed at once by the "
+                                "connection limits", ["limit"],
+                                {("global",): tcp.refused_global, ("per_source",): tcp.refused_per_source})
         yield CounterMetricFamily("clearsight_sip_tcp_idle_closed", "SIP TCP connections closed for idleness",
                                   value=tcp.idle_closed)
         admission = self._admission.counts
-        unknown = CounterMetricFamily("clearsight_sip_register_not_admitted",
-                                      "REGISTERs answered 403 because the device is unknown or rejected",
-                                      labels=["reason"])
-        unknown.add_metric(["unknown"], admission.refused_unknown)
-        unknown.add_metric(["rejected"], admission.refused_rejected)
-        yield unknown
+        yield _labelled_counter("clearsight_sip_register_not_admitted", "REGISTERs answered 403 because the device "
+                                "is unknown or rejected", ["reason"],
+                                {("unknown",): admission.refused_unknown, ("rejected",): admission.refused_rejected})
         yield GaugeMetricFamily("clearsight_devices_pending", "Unknown devices held for approval",
                                 value=self._admission.pending_count)
+
+
+def _labelled_counter(name: str, documentation: str, labels: list[str],
+                      values: dict[tuple[str, ...], int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for label_values, value in values.items():
+        family.add_metric(list(label_values), value)
+    return family
