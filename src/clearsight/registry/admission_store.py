@@ -61,7 +61,7 @@ class AdmissionStore:
 
     async def states(self) -> dict[str, AdmissionState]:
         """Every held or rejected device ID and its state."""
-        async with self._registry.write_transaction() as session:
+        async with self._registry.read_session() as session:
             rows = await session.execute(select(ADMISSIONS.c.device_id, ADMISSIONS.c.state))
             return {device_id: AdmissionState(state) for device_id, state in rows}
 
@@ -82,11 +82,11 @@ class AdmissionStore:
         query = select(DeviceAdmission).order_by(DeviceAdmission.last_seen.desc(), DeviceAdmission.device_id)
         if state is not None:
             query = query.where(DeviceAdmission.state == state.value)
-        async with self._registry.write_transaction() as session:
+        async with self._registry.read_session() as session:
             return [_record(row) for row in await session.scalars(query)]
 
     async def get(self, device_id: str) -> AdmissionRecord | None:
-        async with self._registry.write_transaction() as session:
+        async with self._registry.read_session() as session:
             row = await session.get(DeviceAdmission, device_id)
             return _record(row) if row is not None else None
 

@@ -80,6 +80,10 @@ class RegistryStore:
         """A write transaction queued with the registry's own (on SQLite one writer at a time)."""
         return self._write()
 
+    def read_session(self) -> AsyncSession:
+        """A session for reads (`async with`), not queued behind writes."""
+        return self._sessions()
+
     # --- devices ---
 
     async def upsert_device(
