@@ -3,6 +3,7 @@ source that keeps failing digest authentication is blocked; hold → pending →
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +18,14 @@ pytestmark = pytest.mark.integration
 
 RATE, BURST, MAX_FAILURES = 5, 20, 3
 FLOOD = 300
+START_TIMEOUT = 120.0  # seconds; a loaded CI machine needs far more than the usual start-up
 
 
 def _platform(tmp_path: Path, env: dict[str, str]) -> Iterator[PlatformProcess]:
-    import os
-
     base = os.environ.get("CLEARSIGHT_TEST_DATABASE_URL")
     process = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
                               database_url=fresh_postgres_database(base) if base else None, extra_env=env)
-    process.start()
+    process.start(timeout=START_TIMEOUT)
     try:
         yield process
     finally:
