@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -76,7 +77,7 @@ class RegistryStore:
         self._sessions = sessions
         self._write = WriteTransactions(sessions).begin  # a write transaction; on SQLite, one at a time
 
-    def write_transaction(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+    def write_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A write transaction queued with the registry's own (on SQLite one writer at a time)."""
         return self._write()
 
