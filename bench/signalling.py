@@ -92,6 +92,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = PlatformProcess(Path(tmp), free_port(), free_port(), database_url=args.database_url,
                                  extra_env={"CLEARSIGHT_DEVICE_PASSWORD": PASSWORD,
+                                            # every simulated device comes from 127.0.0.1: not a flood
+                                            "CLEARSIGHT_SIP_LIMIT_EXEMPT": "127.0.0.0/8",
                                             "CLEARSIGHT_KEEPALIVE_INTERVAL": str(int(args.keepalive_interval)),
                                             "CLEARSIGHT_LOG_LEVEL": "WARNING"})
         server.start()

@@ -219,3 +219,20 @@ def test_tls_certificate_and_key_go_together(tmp_path: Path) -> None:
         load_settings(tls_cert=tmp_path / "cert.pem")
     settings = load_settings(tls_cert=tmp_path / "cert.pem", tls_key=tmp_path / "key.pem")
     assert settings.tls_key == tmp_path / "key.pem"
+
+
+def test_sip_guard_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearsight.config import exempt_networks
+
+    settings = load_settings()
+    assert (settings.unknown_devices, settings.sip_register_rate, settings.sip_register_burst) == ("accept", 20, 1000)
+    assert (settings.sip_tcp_idle_timeout, settings.sip_tcp_max_connections, settings.sip_tcp_max_per_source) == (
+        300, 10_000, 1000)
+    monkeypatch.setenv("CLEARSIGHT_SIP_LIMIT_EXEMPT", "10.1.0.0/16, 192.0.2.7")
+    assert exempt_networks(load_settings().sip_limit_exempt) == ("10.1.0.0/16", "192.0.2.7")
+    monkeypatch.setenv("CLEARSIGHT_SIP_LIMIT_EXEMPT", "10.1.0.0/16,nat-box")
+    assert error_of() == ("CLEARSIGHT_SIP_LIMIT_EXEMPT: 'nat-box' is not an address or network, "
+                          "got '10.1.0.0/16,nat-box'")
+    monkeypatch.delenv("CLEARSIGHT_SIP_LIMIT_EXEMPT")
+    monkeypatch.setenv("CLEARSIGHT_UNKNOWN_DEVICES", "maybe")
+    assert error_of().startswith("CLEARSIGHT_UNKNOWN_DEVICES: ")

@@ -152,6 +152,76 @@ class Settings(BaseSettings):
     nonce_ttl: int = Field(
         default=300, ge=10, le=3600, title="Digest nonce lifetime (s)", description="For SIP digest auth."
     )
+    unknown_devices: Literal["accept", "reject", "hold"] = Field(
+        default="accept",
+        title="Unknown devices",
+        description="A REGISTER from a device ID not in the registry: accept (it registers with the default "
+        "device password), reject (403) or hold (403, and listed at /api/v1/devices/pending for an "
+        "administrator to approve or reject). See docs/sip-security.md.",
+    )
+    sip_register_rate: float = Field(
+        default=20.0,
+        ge=0,
+        le=1_000_000,
+        title="REGISTER rate per source (1/s)",
+        description="REGISTERs per second one source address may send, sustained; beyond, 503 with "
+        "Retry-After (then silence). 0: no limit.",
+    )
+    sip_register_burst: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000_000,
+        title="REGISTER burst per source",
+        description="REGISTERs one source address may send at once (a site of 500 devices behind one NAT "
+        "restarting together sends 1,000).",
+    )
+    sip_auth_max_failures: int = Field(
+        default=100,
+        ge=0,
+        le=1_000_000,
+        title="Failed SIP authentications before a block",
+        description="Failed digest authentications from one source address within sip_auth_failure_window "
+        "that block it; 0: never block.",
+    )
+    sip_auth_failure_window: float = Field(
+        default=300.0, ge=1, le=86400, title="Failure window (s)", description="How long a failure counts."
+    )
+    sip_auth_block_seconds: float = Field(
+        default=600.0,
+        ge=1,
+        le=86400,
+        title="Block length (s)",
+        description="The first block of a source; a block soon after the previous one lasts twice as long "
+        "(up to a day).",
+    )
+    sip_limit_exempt: str = Field(
+        default="",
+        title="Sources exempt from SIP limits",
+        description="Comma-separated addresses or CIDR networks never rate-limited or blocked.",
+    )
+    sip_tcp_idle_timeout: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        title="SIP TCP idle timeout (s)",
+        description="A SIP TCP connection that receives nothing for this long is closed; keep it above the "
+        "devices' keepalive interval. 0: never.",
+    )
+    sip_tcp_max_connections: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        title="SIP TCP connections",
+        description="Connections devices may have open to the SIP port at once; beyond, new ones are closed "
+        "at once. 0: no limit (the process's file limit still applies).",
+    )
+    sip_tcp_max_per_source: int = Field(
+        default=1000,
+        ge=0,
+        le=1_000_000,
+        title="SIP TCP connections per source",
+        description="Connections one source address may have open to the SIP port at once. 0: no limit.",
+    )
     token_ttl: int = Field(
         default=3600, ge=60, le=7 * 86400, title="Access token lifetime (s)", description="HTTP API tokens."
     )
@@ -268,6 +338,16 @@ class Settings(BaseSettings):
                 raise ValueError("must be an IP address or a host name") from None
         return value
 
+    @field_validator("sip_limit_exempt")
+    @classmethod
+    def _check_exempt(cls, value: str) -> str:
+        for item in exempt_networks(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or network") from None
+        return value
+
     @field_validator("admin_password")
     @classmethod
     def _check_admin_password(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -338,6 +418,11 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key
         return _load_or_create_secret_key(self.data_dir / SECRET_KEY_FILE)
+
+
+def exempt_networks(value: str) -> tuple[str, ...]:
+    """The networks of `sip_limit_exempt`."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 class _TomlFileSource(PydanticBaseSettingsSource):

@@ -8,9 +8,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from clearsight.gb28181.admission import DeviceAdmission
+from clearsight.gb28181.register_limiter import RegisterLimiter
 from clearsight.media.hub import StreamHub
 from clearsight.sip.endpoint import Peer
 from clearsight.sip.message import SipMessage, SipRequest
+from clearsight.sip.transport import SipTransport
 
 # Methods we count by name; anything else is counted as "other" so a hostile peer cannot grow labels.
 _KNOWN_METHODS = frozenset({"REGISTER", "MESSAGE", "NOTIFY", "SUBSCRIBE", "INVITE", "ACK", "BYE", "CANCEL",
@@ -48,6 +51,9 @@ class PlatformMetrics:
         self.devices_online.set_function(online)
         self.devices_known.set_function(known)
         self.device_syncs_pending.set_function(syncs_pending)
+
+    def track_sip_guard(self, limiter: RegisterLimiter, transport: SipTransport, admission: DeviceAdmission) -> None:
+        self.registry.register(SipGuardCollector(limiter, transport, admission))
 
     def track_media(self, hub: StreamHub) -> None:
         self.registry.register(MediaCollector(hub))
@@ -97,3 +103,49 @@ class MediaCollector(Collector):
                                 value=sum(s.bytes for s in sources))
         yield GaugeMetricFamily("clearsight_media_bytes_out", "Bytes sent to consumers of the running streams",
                                 value=sum(c.bytes_sent for stream in streams for c in stream.consumers))
+
+
+class SipGuardCollector(Collector):
+    """REGISTER limiting, the brute-force guard, TCP connection limits and device admission, read at scrape time."""
+
+    def __init__(self, limiter: RegisterLimiter, transport: SipTransport, admission: DeviceAdmission) -> None:
+        self._limiter = limiter
+        self._transport = transport
+        self._admission = admission
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        limited = self._limiter.counts
+        yield _labelled_counter(
+            "clearsight_sip_register_refused", "REGISTERs refused before a transaction: over the per-source rate "
+            "(reason rate) or from a blocked source (reason blocked); answered 503 or dropped", ["reason", "outcome"],
+            {("rate", "answered"): limited.limited_answered, ("rate", "dropped"): limited.limited_dropped,
+             ("blocked", "answered"): limited.blocked_answered, ("blocked", "dropped"): limited.blocked_dropped})
+        yield CounterMetricFamily("clearsight_sip_auth_failures", "Failed SIP digest authentications",
+                                  value=limited.auth_failures)
+        yield CounterMetricFamily("clearsight_sip_source_blocks",
+                                  "Times a source address was blocked after repeated failed authentications",
+                                  value=limited.blocks)
+        yield GaugeMetricFamily("clearsight_sip_limiter_sources", "Source addresses the REGISTER limiter tracks",
+                                value=len(self._limiter))
+        tcp = self._transport.counts
+        yield GaugeMetricFamily("clearsight_sip_tcp_connections", "SIP TCP connections devices have open to us",
+                                value=self._transport.accepted_connections)
+        yield _labelled_counter("clearsight_sip_tcp_refused", "SIP TCP connections closed at once by the "
+                                "connection limits", ["limit"],
+                                {("global",): tcp.refused_global, ("per_source",): tcp.refused_per_source})
+        yield CounterMetricFamily("clearsight_sip_tcp_idle_closed", "SIP TCP connections closed for idleness",
+                                  value=tcp.idle_closed)
+        admission = self._admission.counts
+        yield _labelled_counter("clearsight_sip_register_not_admitted", "REGISTERs answered 403 because the device "
+                                "is unknown or rejected", ["reason"],
+                                {("unknown",): admission.refused_unknown, ("rejected",): admission.refused_rejected})
+        yield GaugeMetricFamily("clearsight_devices_pending", "Unknown devices held for approval",
+                                value=self._admission.pending_count)
+
+
+def _labelled_counter(name: str, documentation: str, labels: list[str],
+                      values: dict[tuple[str, ...], int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for label_values, value in values.items():
+        family.add_metric(list(label_values), value)
+    return family

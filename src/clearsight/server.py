@@ -27,9 +27,11 @@ from clearsight.api.login_guard import LoginThrottle
 from clearsight.audit import AuditLog, AuditSearch
 from clearsight.audit.anchor import ANCHOR_FILE
 from clearsight.channel_streams import ChannelStreams
-from clearsight.config import SIGNING_KEY_FILE, Settings
+from clearsight.config import SIGNING_KEY_FILE, Settings, exempt_networks
 from clearsight.db import create_engine, session_factory, upgrade_database
 from clearsight.export import ExportRunner, ExportStore, storage_roots
+from clearsight.gb28181.admission import UnknownDevicePolicy
+from clearsight.gb28181.register_limiter import RegisterLimits
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.service import Gb28181Service
 from clearsight.log_redaction import install_url_token_filter
@@ -45,6 +47,7 @@ from clearsight.recording.store import RecordingStore
 from clearsight.registry.store import RegistryStore
 from clearsight.runtime import freeze_long_lived
 from clearsight.signing import load_or_create_signing_key
+from clearsight.sip.transport import TcpLimits
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +107,32 @@ def _recording_service(settings: Settings, store: RecordingStore, streams: Chann
                                                      recorder=recorder))
 
 
+def _register_limits(settings: Settings) -> RegisterLimits:
+    return RegisterLimits(rate=settings.sip_register_rate, burst=settings.sip_register_burst,
+                          max_failures=settings.sip_auth_max_failures,
+                          failure_window=settings.sip_auth_failure_window,
+                          block_seconds=settings.sip_auth_block_seconds,
+                          exempt=exempt_networks(settings.sip_limit_exempt))
+
+
+def _warn_about_sip_exposure(settings: Settings) -> None:
+    if settings.unknown_devices == "accept" and settings.device_password == Settings.model_fields[
+            "device_password"].default:
+        logger.warning("any device knowing the built-in default password may register "
+                       "(CLEARSIGHT_UNKNOWN_DEVICES=accept): set CLEARSIGHT_DEVICE_PASSWORD, or hold unknown devices "
+                       "for approval (docs/sip-security.md)")
+    keepalive_silence = settings.keepalive_interval * settings.keepalive_misses
+    if 0 < settings.sip_tcp_idle_timeout <= keepalive_silence:
+        logger.warning("CLEARSIGHT_SIP_TCP_IDLE_TIMEOUT (%g s) is not above %d missed keepalives of %d s: devices "
+                       "on TCP may be disconnected while still online", settings.sip_tcp_idle_timeout,
+                       settings.keepalive_misses, settings.keepalive_interval)
+
+
+def _tcp_limits(settings: Settings) -> TcpLimits:
+    return TcpLimits(idle_timeout=settings.sip_tcp_idle_timeout, max_connections=settings.sip_tcp_max_connections,
+                     max_per_source=settings.sip_tcp_max_per_source)
+
+
 @asynccontextmanager
 async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
     """Migrate the database, start signalling; yields the running platform and stops it after."""
@@ -123,6 +152,7 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         logger.warning("first administrator %r created; password in %s", settings.admin_user,
                        settings.data_dir / ADMIN_PASSWORD_FILE)
     metrics = PlatformMetrics()
+    _warn_about_sip_exposure(settings)
     service = Gb28181Service(
         platform_id=settings.platform_id, domain=settings.sip_domain, sip_host=settings.sip_host,
         sip_port=settings.sip_port, registry=registry, default_password=settings.device_password,
@@ -132,7 +162,9 @@ async def running_platform(settings: Settings) -> AsyncIterator[Platform]:
         device_tz=datetime.now().astimezone().tzinfo or UTC, register_expires=settings.register_expires,
         catalog_subscription_expires=settings.catalog_subscription_expires,
         observer=metrics, media_transport=MediaTransport(settings.media_transport),
-        media_timeout=settings.media_timeout)
+        media_timeout=settings.media_timeout, unknown_devices=UnknownDevicePolicy(settings.unknown_devices),
+        register_limits=_register_limits(settings), tcp_limits=_tcp_limits(settings))
+    metrics.track_sip_guard(service.register_limiter, service.endpoint.transport, service.admission)
     metrics.track_presence(service.presence.online_count, lambda: len(service.presence),
                            lambda: service.syncs_pending)
     hub = StreamHub(grace_period=settings.live_grace_period)
@@ -191,7 +223,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[Platform], Awaitable[
                          audit_log=platform.audit, audit_reader=platform.audit_search, login_guard=LoginThrottle(),
                          exports=platform.exports, recordings=platform.recordings, access=platform.access,
                          sessions=platform.sessions, api_tokens=platform.api_tokens,
-                         privacy_masks=platform.privacy_masks)
+                         privacy_masks=platform.privacy_masks, admission=platform.gb28181.admission)
         server = uvicorn.Server(http_config(app, settings))
         if on_ready is not None:
             async def announce() -> None:

@@ -18,7 +18,8 @@ SIPP = shutil.which("sipp")
 
 
 def run_sipp(platform: PlatformProcess, scenario: str, tmp_path: Path, *, device_id: str,
-             password: str = DEVICE_PASSWORD, transport: str = "u1") -> subprocess.CompletedProcess[str]:
+             password: str = DEVICE_PASSWORD, transport: str = "u1", local_ip: str = "127.0.0.1",
+             options: tuple[str, ...] = ("-m", "1")) -> subprocess.CompletedProcess[str]:
     if SIPP is None:
         pytest.fail("sipp is not installed (Debian package sip-tester; scripts/test installs it)")
     template = (SCENARIOS / scenario).read_text()
@@ -29,7 +30,7 @@ def run_sipp(platform: PlatformProcess, scenario: str, tmp_path: Path, *, device
     scenario_file = tmp_path / scenario
     scenario_file.write_text(filled)
     command = [SIPP, f"127.0.0.1:{platform.sip_port}", "-sf", str(scenario_file),
-               "-m", "1", "-i", "127.0.0.1", "-p", str(free_port()), "-t", transport, "-timeout", "15s",
+               *options, "-i", local_ip, "-p", str(free_port()), "-t", transport, "-timeout", "15s",
                "-timeout_error", "-trace_err", "-error_file", str(tmp_path / "sipp-errors.log"),
                "-recv_timeout", "5s", "-nostdin"]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path,

@@ -13,13 +13,16 @@ from clearsight.access import models as access_models  # noqa: F401 - registers 
 from clearsight.audit import models as audit_models  # noqa: F401 - registers the audit tables
 from clearsight.db import upgrade_database
 from clearsight.privacy import models as privacy_models  # noqa: F401 - registers the privacy mask table
-from clearsight.registry import recording_models  # noqa: F401 - registers the recording tables
+from clearsight.registry import (
+    admission_models,  # noqa: F401 - registers the device admission table
+    recording_models,  # noqa: F401 - registers the recording tables
+)
 from clearsight.registry.models import Base
 
 TABLES = {"devices", "channels", "regions", "catalog_groups", "users", "recording_policies", "recording_segments",
           "recording_gaps", "legal_holds", "exports", "audit_entries", "audit_checkpoints",
           "departments", "access_grants", "share_requests", "auth_sessions", "api_tokens",
-          "privacy_masks"}
+          "privacy_masks", "device_admissions"}
 
 
 def _differences(connection: Connection) -> list[object]:

@@ -24,6 +24,7 @@ from clearsight.api.middleware import CsrfMiddleware, SecurityHeadersMiddleware,
 from clearsight.api.ports import (
     ApiSettings,
     ApiTokensPort,
+    DeviceAdmissionPort,
     DeviceCommandError,
     DeviceControlPort,
     DeviceOffline,
@@ -52,6 +53,7 @@ from clearsight.api.routers import audit as audit_routes
 from clearsight.api.routers import auth, channels, departments, devices, grants, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
+from clearsight.api.routers import pending_devices as pending_device_routes
 from clearsight.api.routers import privacy_masks as privacy_mask_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
@@ -107,6 +109,7 @@ def create_app(
     sessions: SessionsPort | None = None,
     api_tokens: ApiTokensPort | None = None,
     privacy_masks: PrivacyMaskStore | None = None,
+    admission: DeviceAdmissionPort | None = None,
     static_dir: Path | None = DEFAULT_STATIC_DIR,
 ) -> FastAPI:
     """Build the HTTP API around the given platform services.
@@ -119,8 +122,8 @@ def create_app(
     without it only roles are checked, which `serve` never does. `sessions` stores sign-in sessions (default: in
     memory) and `api_tokens` machines' API tokens (default: none accepted); docs/security.md.
     `privacy_masks` holds the channels' privacy masks (docs/privacy.md; without it nothing is masked and
-    their endpoints answer 503). The web UI in
-    `static_dir` is served at `/` when that directory exists.
+    their endpoints answer 503). `admission` serves the unknown devices held for approval (without it
+    `/devices/pending` answers 503). The web UI in `static_dir` is served at `/` when that directory exists.
     """
     app = ClearsightApi(
         title="Clearsight",
@@ -155,12 +158,14 @@ def create_app(
         sessions=SessionGuard(sessions or InMemorySessionStore(), tokens),
         api_tokens=api_tokens,
         privacy_masks=privacy_masks,
+        admission=admission,
     )
 
     device_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
-    for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments,
-                   share_request_routes, user_routes, privacy_mask_routes):
+    # pending_device_routes before devices: /devices/pending is not a device ID
+    for module in (pending_device_routes, devices, channels, regions, groups, export_routes, recording_routes,
+                   grants, departments, share_request_routes, user_routes, privacy_mask_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)  # signing in is public; its other routes take any credential but API tokens

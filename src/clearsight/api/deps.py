@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from clearsight.access.service import AccessControl
 from clearsight.api.ports import (
     ApiTokensPort,
+    DeviceAdmissionPort,
     DeviceControlPort,
     ExportsPort,
     LoginGuard,
@@ -50,6 +51,7 @@ class ApiServices:
     access: AccessControl | None = None  # None: roles only, no grants (tests of other concerns); docs/access.md
     api_tokens: ApiTokensPort | None = None  # None: API tokens are refused and their endpoints answer 503
     privacy_masks: PrivacyMaskStore | None = None  # None: no masks, their endpoints answer 503; docs/privacy.md
+    admission: DeviceAdmissionPort | None = None  # None: the pending-device endpoints answer 503
 
 
 async def get_services(request: Request) -> ApiServices:

@@ -33,6 +33,7 @@ from clearsight.recording.recorder import RecorderStatus
 from clearsight.recording.records import LegalHoldRecord, Timeline
 from clearsight.recording.service import RecordingStatus
 from clearsight.recording.store import HoldAlreadyReleased
+from clearsight.registry.admission_store import AdmissionRecord, AdmissionState
 from clearsight.registry.records import GroupKind, GroupRecord
 
 __all__ = [
@@ -400,6 +401,29 @@ class ApiTokensPort(Protocol):
     async def revoke(self, token_id: str, by: str) -> ApiTokenRecord | None: ...
 
     async def authenticate(self, secret: str, now: datetime) -> ApiTokenOwner | None: ...
+
+
+class DeviceAdmissionPort(Protocol):
+    """Unknown devices held for approval, and rejected ones (`gb28181.admission.DeviceAdmission`)."""
+
+    @property
+    def policy(self) -> str:
+        """CLEARSIGHT_UNKNOWN_DEVICES: accept, reject or hold."""
+        ...
+
+    async def list_admissions(self, state: AdmissionState | None = None) -> Sequence[AdmissionRecord]: ...
+
+    async def get(self, device_id: str) -> AdmissionRecord | None: ...
+
+    async def approve(self, device_id: str, password: str | None) -> AdmissionRecord | None:
+        """The device's record before approval; None when it is neither held nor rejected."""
+        ...
+
+    async def reject(self, device_id: str, by: str) -> AdmissionRecord | None: ...
+
+    def forget(self, device_id: str) -> None:
+        """The device was deleted from the registry."""
+        ...
 
 
 class LoginGuard(Protocol):

@@ -2,6 +2,10 @@
 
 GB/T 28181-2016 §9.1: 401 with a digest challenge, then 200 with a `Date` header the device sets its
 clock from, 403 on wrong credentials, 400 without Expires, `Expires: 0` unregisters.
+
+Before any challenge, `DeviceAdmission` decides whether the device may register at all (unknown and
+rejected devices get 403); failed authentications are reported to `on_auth_failed` (the brute-force
+guard). REGISTER floods are turned away earlier, by the endpoint's gate (`RegisterLimiter`).
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from clearsight.gb28181.admission import DeviceAdmission
 from clearsight.gb28181.presence import PresenceTracker
 from clearsight.sip.address import NameAddress
 from clearsight.sip.digest import DigestAuthenticator, DigestError, DigestVerdict, parse_credentials
 from clearsight.sip.endpoint import IncomingRequest
 from clearsight.sip.errors import SipParseError
+from clearsight.sip.transport import Peer
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +31,7 @@ MAX_EXPIRES = 86400
 
 PasswordLookup = Callable[[str], str]
 OnlineCallback = Callable[[str], Awaitable[None]]
+AuthFailureCallback = Callable[[Peer], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +68,11 @@ class Registrar:
     def __init__(self, *, authenticator: DigestAuthenticator, passwords: PasswordLookup,
                  presence: PresenceTracker, device_tz: tzinfo, clock: Callable[[], datetime],
                  max_expires: int = MAX_EXPIRES, on_online: OnlineCallback | None = None,
-                 on_offline: OnlineCallback | None = None) -> None:
+                 on_offline: OnlineCallback | None = None, admission: DeviceAdmission | None = None,
+                 on_auth_failed: AuthFailureCallback | None = None) -> None:
         self._auth = authenticator
+        self._admission = admission
+        self._on_auth_failed = on_auth_failed
         self._passwords = passwords
         self._presence = presence
         self._device_tz = device_tz
@@ -85,6 +95,10 @@ class Registrar:
         if expires is None:
             await incoming.respond(400, "Missing Expires")
             return RegistrationOutcome(device_id, 400)
+        if self._admission is not None and not await self._admission.admits(
+                device_id, incoming.peer, request.header("User-Agent")):
+            await incoming.respond(403, "Forbidden (device not admitted)")
+            return RegistrationOutcome(device_id, 403)
 
         authorization = request.header("Authorization")
         now = self._clock()
@@ -106,6 +120,8 @@ class Registrar:
             return RegistrationOutcome(device_id, 401)
         if verdict is not DigestVerdict.OK:
             logger.warning("device %s from %s failed digest authentication", device_id, incoming.peer.host)
+            if self._on_auth_failed is not None:
+                self._on_auth_failed(incoming.peer)
             await incoming.respond(403, "Forbidden")
             return RegistrationOutcome(device_id, 403)
 
@@ -121,6 +137,8 @@ class Registrar:
             await incoming.respond(423, headers=[("Min-Expires", str(MIN_EXPIRES))])
             return RegistrationOutcome(device_id, 423)
         granted = min(expires, self._max_expires)
+        if self._admission is not None:
+            self._admission.registered(device_id)
         came_online = self._presence.registered(device_id, peer, granted, now)
         headers = [("Date", gb_date(now, self._device_tz)), ("Expires", str(granted))]
         contact = request.header("Contact")

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import Any
 
+from clearsight.gb28181.admission import DeviceAdmission, UnknownDevicePolicy
 from clearsight.gb28181.catalog_records import split_catalog, to_events
 from clearsight.gb28181.commander import CatalogResult, DeviceCommander
 from clearsight.gb28181.errors import DeviceCommandError
@@ -32,15 +33,19 @@ from clearsight.gb28181.playback import (
 )
 from clearsight.gb28181.presence import PresenceChange, PresenceTracker, utc_now
 from clearsight.gb28181.record_info import RecordInfoResult
+from clearsight.gb28181.register_limiter import LimitOutcome, RegisterLimiter, RegisterLimits
 from clearsight.gb28181.registrar import Registrar
 from clearsight.gb28181.requests import RequestFactory
 from clearsight.gb28181.sdp import MediaTransport
 from clearsight.gb28181.ssrc import SsrcAllocator
+from clearsight.registry.admission_store import AdmissionStore
 from clearsight.registry.records import PresenceUpdate, RegistrationRecord
 from clearsight.registry.store import RegistryStore
 from clearsight.sip.digest import DigestAuthenticator
 from clearsight.sip.endpoint import IncomingRequest, SipEndpoint, SipObserver
-from clearsight.sip.transport import Peer
+from clearsight.sip.gate import DROP, Refusal
+from clearsight.sip.message import SipRequest
+from clearsight.sip.transport import Peer, TcpLimits
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class Gb28181Service:
                  device_tz: tzinfo, register_expires: int = 3600, catalog_subscription_expires: int = 3600,
                  observer: SipObserver | None = None, media_transport: MediaTransport = MediaTransport.UDP,
                  media_timeout: float = MEDIA_TIMEOUT,
+                 unknown_devices: UnknownDevicePolicy = UnknownDevicePolicy.ACCEPT,
+                 register_limits: RegisterLimits | None = None, tcp_limits: TcpLimits | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.platform_id = platform_id
         self.registry = registry
@@ -78,8 +85,11 @@ class Gb28181Service:
         self._clock = clock
         self._default_password = default_password
         self._device_passwords = device_passwords
+        self.register_limiter = RegisterLimiter(register_limits)
+        self.admission = DeviceAdmission(AdmissionStore(registry), unknown_devices, clock=clock,
+                                         set_password=self.set_device_password)
         self.endpoint = SipEndpoint(sip_host, sip_port, user_agent=USER_AGENT, on_request=self._on_request,
-                                    observer=observer)
+                                    observer=observer, gate=self._gate, tcp_limits=tcp_limits)
         self._factory = RequestFactory(platform_id, domain, sip_host, sip_port,
                                        self.endpoint.new_call_id, self.endpoint.new_tag)
         self.commander = DeviceCommander(self.endpoint, self._factory, self.presence)
@@ -91,7 +101,8 @@ class Gb28181Service:
             authenticator=DigestAuthenticator(realm=domain, secret=secret, nonce_ttl=nonce_ttl),
             passwords=self.password_for, presence=self.presence, device_tz=device_tz, clock=clock,
             max_expires=register_expires,
-            on_online=self._device_came_online, on_offline=self._device_went_offline)
+            on_online=self._device_came_online, on_offline=self._device_went_offline, admission=self.admission,
+            on_auth_failed=self._auth_failed)
         self.router = MessageRouter(presence=self.presence, commander=self.commander, clock=clock,
                                     on_catalog_events=self._catalog_events)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -109,6 +120,7 @@ class Gb28181Service:
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.admission.load()
         await self.endpoint.start()
         self._running = True
         self._spawn(self._flush_loop())
@@ -151,6 +163,20 @@ class Gb28181Service:
             logger.error("background task failed", exc_info=task.exception())
 
     # --- requests from devices -------------------------------------------------------------------
+    def _gate(self, request: SipRequest, peer: Peer) -> Refusal | None:
+        """REGISTER floods and blocked sources are turned away before they cost a transaction."""
+        if request.method != "REGISTER":
+            return None
+        verdict = self.register_limiter.check(peer.host, asyncio.get_running_loop().time())
+        if verdict.outcome is LimitOutcome.ALLOW:
+            return None
+        if verdict.outcome is LimitOutcome.DROP:
+            return DROP
+        return Refusal(503, "Service Unavailable", (("Retry-After", str(verdict.retry_after)),))
+
+    def _auth_failed(self, peer: Peer) -> None:
+        self.register_limiter.auth_failed(peer.host, asyncio.get_running_loop().time())
+
     async def _on_request(self, incoming: IncomingRequest) -> None:
         method = incoming.request.method
         if method == "REGISTER":
@@ -384,6 +410,7 @@ class Gb28181Service:
             await asyncio.sleep(SWEEP_INTERVAL)
             if self.presence.sweep(self._clock()):
                 self._urgent.set()
+            self.register_limiter.sweep(asyncio.get_running_loop().time())
             self._renew_due_subscriptions()
 
 

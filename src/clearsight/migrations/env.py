@@ -15,7 +15,10 @@ from clearsight.access import credential_models  # noqa: F401 - registers the se
 from clearsight.access import models as access_models  # noqa: F401 - registers the access tables
 from clearsight.audit import models as audit_models  # noqa: F401 - registers the audit tables
 from clearsight.privacy import models as privacy_models  # noqa: F401 - registers the privacy mask table
-from clearsight.registry import recording_models  # noqa: F401 - registers the recording tables
+from clearsight.registry import (
+    admission_models,  # noqa: F401 - registers the device admission table
+    recording_models,  # noqa: F401 - registers the recording tables
+)
 from clearsight.registry.models import Base
 
 config = context.config

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +76,14 @@ class RegistryStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._write = WriteTransactions(sessions).begin  # a write transaction; on SQLite, one at a time
+
+    def write_transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A write transaction queued with the registry's own (on SQLite one writer at a time)."""
+        return self._write()
+
+    def read_session(self) -> AsyncSession:
+        """A session for reads (`async with`), not queued behind writes."""
+        return self._sessions()
 
     # --- devices ---
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from clearsight.sip.address import BRANCH_MAGIC_COOKIE
 from clearsight.sip.dialog import Dialog
 from clearsight.sip.errors import MalformedRequest, SipError, SipParseError
+from clearsight.sip.gate import Refusal, RequestGate
 from clearsight.sip.headers import Headers
 from clearsight.sip.message import SipMessage, SipRequest, SipResponse, make_response, parse_message
 from clearsight.sip.transaction import (
@@ -39,6 +40,7 @@ from clearsight.sip.transport import (
     Peer,
     SipTransport,
     TcpConnection,
+    TcpLimits,
     TimerQueue,
     TransportError,
     guess_local_host,
@@ -177,20 +179,23 @@ class SipEndpoint:
     never reach it. CANCEL is handled here (200, then 487 for the INVITE, which is marked `cancelled`).
     ACKs are delivered (unanswerable). Malformed requests get 400 with a Warning; other unparsable
     input is logged and dropped. Responses to UDP requests go to the packet's source (RFC 3581).
+    A `gate` sees each new request first and may refuse it statelessly or drop it (`sip.gate`).
     """
 
     def __init__(self, host: str, port: int, *, user_agent: str, on_request: Handler,
                  observer: SipObserver | None = None, udp: bool = True, tcp: bool = True,
-                 timers: TimerConfig = DEFAULT_TIMERS, advertised_host: str | None = None) -> None:
+                 timers: TimerConfig = DEFAULT_TIMERS, advertised_host: str | None = None,
+                 gate: RequestGate | None = None, tcp_limits: TcpLimits | None = None) -> None:
         if not (udp or tcp):
             raise ValueError("enable UDP, TCP or both")
         self.user_agent = user_agent
         self._on_request = on_request
+        self._gate = gate
         self._observer: SipObserver = observer or _NullObserver()
         self._timer_config = timers
         self._advertised_host = advertised_host
         self.local_host = advertised_host or host
-        self._transport = SipTransport(host, port, self, udp=udp, tcp=tcp)
+        self._transport = SipTransport(host, port, self, udp=udp, tcp=tcp, limits=tcp_limits)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timers: TimerQueue[_Timed] | None = None
         self._client: dict[TransactionKey, _ClientEntry] = {}
@@ -207,6 +212,10 @@ class SipEndpoint:
     @property
     def tcp_port(self) -> int:
         return self._transport.tcp_port
+
+    @property
+    def transport(self) -> SipTransport:
+        return self._transport
 
     async def start(self) -> None:
         """Bind UDP and TCP on the same port (0 → an ephemeral one, see `udp_port`/`tcp_port`)."""
@@ -483,6 +492,9 @@ class SipEndpoint:
             self._run_server(entry, entry.tx.receive_request(request, self._now()))
             return
         stamp_received(request, peer)
+        if self._gate is not None and (refusal := self._gate(request, peer)) is not None:
+            self._refuse(request, peer, conn, refusal)
+            return
         tx = ServerTransaction(request, reliable=peer.reliable, timers=self._timer_config, key=key)
         entry = _ServerEntry(tx, peer, conn)
         self._server[key] = entry
@@ -494,6 +506,15 @@ class SipEndpoint:
         entry.incoming = incoming
         self._run_server(entry, tx.start(self._now()))
         self._spawn(self._dispatch(incoming))
+
+    def _refuse(self, request: SipRequest, peer: Peer, conn: TcpConnection | None, refusal: Refusal) -> None:
+        if refusal.status is None:
+            return
+        response = make_response(request, refusal.status, refusal.reason, to_tag=self.new_tag())
+        for name, value in refusal.headers:
+            response.headers.add(name, value)
+        response.headers.add("User-Agent", self.user_agent)
+        self._transmit(response, peer, conn)
 
     def _on_ack(self, request: SipRequest, peer: Peer, conn: TcpConnection | None) -> None:
         entry = self._server.get(server_key(request))

@@ -3,6 +3,10 @@ listener on the same port, a registry of TCP connections, and one timer queue fo
 
 Beyond framing, the only SIP it knows is §18's: stamping `received`/`rport` into the top Via of what
 arrives, and where a response goes when its request's connection has closed.
+
+TCP connections are bounded (`TcpLimits`): one that receives nothing for `idle_timeout` seconds is closed,
+and accepted connections beyond `max_connections` in all or `max_per_source` from one address are closed
+at once (logged once per LOG_INTERVAL with a count), while the open ones keep serving.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from clearsight.sip.address import Via
 from clearsight.sip.errors import FramingError, SipError, SipParseError
 from clearsight.sip.framing import SipStreamBuffer
 from clearsight.sip.headers import Headers, split_list_value
+from clearsight.sip.interval_log import IntervalLog
 from clearsight.sip.message import SipRequest, SipResponse
 from clearsight.sip.transaction import DEFAULT_SIP_PORT
 
@@ -30,6 +35,12 @@ MAX_TCP_WRITE_BUFFER = 1024 * 1024
 UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
 # asyncio may run a timer handle slightly before its deadline (clock resolution); treat those as due.
 TIMER_SLACK = 0.001
+
+# Refused TCP connections are logged at most this often (with how many were refused in between).
+LOG_INTERVAL = 60.0
+DEFAULT_TCP_IDLE_TIMEOUT = 300.0  # above 3 missed keepalives at the standard 60 s
+DEFAULT_TCP_MAX_CONNECTIONS = 10_000
+DEFAULT_TCP_MAX_PER_SOURCE = 1_000  # a site of 500 devices behind one NAT address, twice over
 
 TRANSPORTS = ("UDP", "TCP")
 BIND_ATTEMPTS = 5  # tries to find an ephemeral port free on both UDP and TCP
@@ -50,6 +61,29 @@ class Peer:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.transport} {host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class TcpLimits:
+    """Bounds on SIP-over-TCP connections; 0 turns a bound off. Connections we open count towards none."""
+
+    idle_timeout: float = DEFAULT_TCP_IDLE_TIMEOUT  # seconds without receiving a byte
+    max_connections: int = DEFAULT_TCP_MAX_CONNECTIONS  # accepted and open at once
+    max_per_source: int = DEFAULT_TCP_MAX_PER_SOURCE  # accepted and open at once from one address
+
+    def __post_init__(self) -> None:
+        if self.idle_timeout < 0 or self.max_connections < 0 or self.max_per_source < 0:
+            raise ValueError("TCP limits must not be negative")
+
+
+@dataclass(slots=True)
+class TcpCounts:
+    """Totals since start, read by the metrics collector."""
+
+    accepted: int = 0
+    refused_global: int = 0  # over max_connections
+    refused_per_source: int = 0  # over max_per_source
+    idle_closed: int = 0
 
 
 class TransportError(SipError):
@@ -115,27 +149,53 @@ class StreamSink(Protocol):
     def connection_opened(self, connection: TcpConnection) -> None: ...
     def stream_message(self, data: bytes, connection: TcpConnection) -> None: ...
     def stream_rejected(self, connection: TcpConnection, reason: str) -> None: ...
+    def connection_idle(self, connection: TcpConnection) -> None: ...
     def connection_closed(self, connection: TcpConnection) -> None: ...
 
 
 class TcpConnection(asyncio.Protocol):
     """One SIP-over-TCP connection, accepted or opened by us; frames with `SipStreamBuffer`."""
 
-    def __init__(self, sink: StreamSink) -> None:
+    def __init__(self, sink: StreamSink, *, accepted: bool = False, idle_timeout: float = 0.0) -> None:
         self._sink = sink
         self._buffer = SipStreamBuffer()
         self.transport: asyncio.Transport | None = None
         self.peer = Peer("TCP", "", 0)
         self.closed = False
+        self.accepted = accepted  # the peer connected to us (counted against the limits)
+        self.refused = False  # closed at once by the connection limits; never served
+        self._idle_timeout = idle_timeout
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set while idle time is watched
+        self._last_received = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         peername = self.transport.get_extra_info("peername")
         if peername:
             self.peer = Peer("TCP", str(peername[0]), int(peername[1]))
+        if self._idle_timeout > 0:
+            self._loop = loop = asyncio.get_running_loop()
+            self._last_received = loop.time()
+            self._idle_handle = loop.call_later(self._idle_timeout, self._check_idle)
         self._sink.connection_opened(self)
 
+    def _check_idle(self) -> None:
+        # One timer per connection, moved only when it fires: data_received just notes the time.
+        self._idle_handle = None
+        loop = self._loop
+        if self.closed or loop is None:
+            return
+        quiet = loop.time() - self._last_received
+        if quiet + TIMER_SLACK >= self._idle_timeout:
+            self._sink.connection_idle(self)
+            self.abort()
+            return
+        self._idle_handle = loop.call_later(self._idle_timeout - quiet, self._check_idle)
+
     def data_received(self, data: bytes) -> None:
+        if self._loop is not None:
+            self._last_received = self._loop.time()
         self._buffer.feed(data)
         while not self.closed:
             try:
@@ -150,6 +210,9 @@ class TcpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
         self._sink.connection_closed(self)
 
     def send(self, data: bytes) -> None:
@@ -212,7 +275,12 @@ class SipTransport:
     """UDP and TCP bound to one port, plus the open TCP connections keyed by remote address."""
 
     def __init__(self, host: str, port: int, user: TransportUser, *, udp: bool = True,
-                 tcp: bool = True) -> None:
+                 tcp: bool = True, limits: TcpLimits | None = None) -> None:
+        self.limits = limits or TcpLimits()
+        self.counts = TcpCounts()
+        self._accepted_open = 0
+        self._accepted_by_host: dict[str, int] = {}
+        self._refusal_log = IntervalLog(logger, LOG_INTERVAL)
         self.host = host
         self.port = port
         self.udp_port = 0
@@ -236,8 +304,7 @@ class SipTransport:
                 port = self.udp_port = int(transport.get_extra_info("sockname")[1])
             if self._use_tcp:
                 try:
-                    self._server = await loop.create_server(lambda: TcpConnection(self), self.host, port,
-                                                            reuse_address=True)
+                    self._server = await loop.create_server(self._accept, self.host, port, reuse_address=True)
                 except OSError:
                     if self._udp is not None and self.port == 0 and attempt + 1 < BIND_ATTEMPTS:
                         self._udp.close()  # that ephemeral port is taken on TCP: try another
@@ -266,10 +333,47 @@ class SipTransport:
             return  # keep-alive pings (CRLF, NUL) carry nothing
         self._user.message_bytes(data, Peer("UDP", addr[0], addr[1]), None)
 
+    def _accept(self) -> TcpConnection:
+        return TcpConnection(self, accepted=True, idle_timeout=self.limits.idle_timeout)
+
+    @property
+    def accepted_connections(self) -> int:
+        """Connections peers opened to us that are open now."""
+        return self._accepted_open
+
     # StreamSink
     def connection_opened(self, connection: TcpConnection) -> None:
+        if connection.accepted and not self._admit(connection):
+            connection.refused = True
+            connection.abort()
+            return
         self._connections[(connection.peer.host, connection.peer.port)] = connection
         logger.debug("TCP connection with %s", connection.peer)
+
+    def _admit(self, connection: TcpConnection) -> bool:
+        host, limits = connection.peer.host, self.limits
+        if limits.max_connections and self._accepted_open >= limits.max_connections:
+            self.counts.refused_global += 1
+            self._refusal_log.warning("global", "refused TCP connection from %s: %d connections open (the "
+                                      "limit, CLEARSIGHT_SIP_TCP_MAX_CONNECTIONS)", connection.peer,
+                                      self._accepted_open)
+            return False
+        from_host = self._accepted_by_host.get(host, 0)
+        if limits.max_per_source and from_host >= limits.max_per_source:
+            self.counts.refused_per_source += 1
+            self._refusal_log.warning(host, "refused TCP connection from %s: %d connections open from that "
+                                      "address (the limit, CLEARSIGHT_SIP_TCP_MAX_PER_SOURCE)", connection.peer,
+                                      from_host)
+            return False
+        self.counts.accepted += 1
+        self._accepted_open += 1
+        self._accepted_by_host[host] = from_host + 1
+        return True
+
+    def connection_idle(self, connection: TcpConnection) -> None:
+        self.counts.idle_closed += 1
+        logger.info("closing TCP connection with %s: nothing received for %.0f s", connection.peer,
+                    self.limits.idle_timeout)
 
     def stream_message(self, data: bytes, connection: TcpConnection) -> None:
         self._user.message_bytes(data, connection.peer, connection)
@@ -279,6 +383,16 @@ class SipTransport:
         self._user.input_rejected(connection.peer, reason)
 
     def connection_closed(self, connection: TcpConnection) -> None:
+        if connection.refused:
+            return  # never served: nothing refers to it
+        if connection.accepted:
+            self._accepted_open -= 1
+            host = connection.peer.host
+            left = self._accepted_by_host.get(host, 1) - 1
+            if left > 0:
+                self._accepted_by_host[host] = left
+            else:
+                self._accepted_by_host.pop(host, None)
         key = (connection.peer.host, connection.peer.port)
         if self._connections.get(key) is connection:
             del self._connections[key]

@@ -74,9 +74,12 @@ async def get_device(services: Services, device_id: DeviceId) -> DeviceOut:
 
 @router.delete("/{device_id}", status_code=204)
 async def delete_device(services: Services, user: Administrator, device_id: DeviceId) -> None:
-    """Forget a device and its channels (administrators only); it may register again."""
+    """Forget a device and its channels (administrators only); it may register again (unless unknown
+    devices are rejected or held: CLEARSIGHT_UNKNOWN_DEVICES)."""
     if not await services.registry.delete_device(device_id):
         raise Problem(404, f"no device {device_id}")
+    if services.admission is not None:
+        services.admission.forget(device_id)
     logger.info("device %s deleted by %s", device_id, user.username)
 
 
