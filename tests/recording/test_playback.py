@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -107,7 +108,7 @@ async def test_crosses_segments_with_continuous_media_time_and_ends(index: Memor
     outputs = [o for _, o in await collect(playback)]
     fragments = frames_of(outputs)
     assert len(fragments) == 9 * FPS  # every frame at 4× of this small video (see test_frames_sent_by_speed)
-    for before, after in zip(fragments, fragments[1:], strict=False):
+    for before, after in itertools.pairwise(fragments):
         assert after.decode_time == before.decode_time + before.duration
     assert fragments[0].duration == PTS_CLOCK_HZ // FPS // 4
     assert decoded_numbers(outputs) == list(range(FPS, 10 * FPS))
@@ -127,7 +128,7 @@ async def test_a_gap_is_skipped_and_reported(index: MemoryIndex, clock_clip: Cli
     gap_at = outputs.index(gaps[0])
     after = next(o for o in outputs[gap_at:] if isinstance(o, PlaybackFragment))
     assert after.recorded_at == later and after.keyframe
-    for before, following in zip(fragments, fragments[1:], strict=False):  # no hole where the gap was
+    for before, following in itertools.pairwise(fragments):  # no hole where the gap was
         assert following.decode_time == before.decode_time + before.duration
     assert decoded_numbers(outputs) == list(range(9 * FPS, 10 * FPS)) + list(range(2 * FPS))
 
@@ -225,7 +226,7 @@ async def test_speed_change_continues_the_media_timeline(index: MemoryIndex) -> 
     fragments = frames_of(seen)
     assert [f.duration for f in fragments[:3]] == [PTS_CLOCK_HZ // FPS] * 3
     assert all(f.keyframe for f in fragments[4:])  # keyframes only from the next one on
-    for before, after in zip(fragments, fragments[1:], strict=False):
+    for before, after in itertools.pairwise(fragments):
         assert after.decode_time == before.decode_time + before.duration
     assert fragments[4].recorded_at == T0 + timedelta(seconds=1)
     with pytest.raises(ValueError, match="speed"):
@@ -256,7 +257,7 @@ async def test_pause_stops_the_fragments_and_resume_continues(index: MemoryIndex
     assert any(isinstance(o, PositionReport) and o.paused for _, o in seen)
     numbers = [f.recorded_at for _, f in fragments]
     assert numbers == [T0 + timedelta(seconds=i / FPS) for i in range(30)]  # nothing lost, nothing repeated
-    for (_, before), (_, after) in zip(fragments, fragments[1:], strict=False):
+    for (_, before), (_, after) in itertools.pairwise(fragments):
         assert after.decode_time == before.decode_time + before.duration
 
 

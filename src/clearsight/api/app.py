@@ -48,6 +48,7 @@ from clearsight.api.routers import audit as audit_routes
 from clearsight.api.routers import auth, channels, departments, devices, grants, groups, health, live, metrics, regions
 from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
+from clearsight.api.routers import recorded_playback as recorded_playback_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
 from clearsight.api.security import UnthrottledLogins, current_user
@@ -140,6 +141,7 @@ def create_app(
     )
 
     device_playback_routes.install(app, settings)
+    recorded_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
     for module in (devices, channels, regions, groups, export_routes, recording_routes, grants, departments,
                    share_request_routes):
@@ -148,6 +150,7 @@ def create_app(
     api.include_router(auth.router)
     api.include_router(live.router)  # its stream endpoints take a stream token; the others a bearer token
     api.include_router(device_playback_routes.router)  # likewise
+    api.include_router(recorded_playback_routes.router)  # likewise
     api.include_router(protected)
     api.include_router(audit_routes.router)  # administrators and auditors only
     app.include_router(api)

@@ -210,6 +210,7 @@ class RecordedPlayback:
             self._wake.set()
 
     def stop(self, reason: str) -> None:
+        """End the running `outputs` (a later call starts again from the position)."""
         self.stopped = reason
         self._wake.set()
 
@@ -219,6 +220,7 @@ class RecordedPlayback:
         if self._running:
             raise RuntimeError("this playback is already being streamed")
         self._running = True
+        self.stopped = None
         stream = _Stream(self)
         try:
             async for output in stream.run():

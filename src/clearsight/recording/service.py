@@ -34,7 +34,6 @@ from clearsight.recording.thumbnails import DEFAULT_SEARCH_WINDOW, nearest_thumb
 logger = logging.getLogger(__name__)
 
 PLATFORM_STOPPED = "platform stopped"
-LIVE_ROW_LAG = timedelta(minutes=1)  # an open segment's row may end this much before its file (checkpoints)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 CHANNEL_PAGE = 1000
 FULL_CHANNEL_RELOAD = 120.0  # seconds: the whole channel list is read at least this often (else only its length)
@@ -270,14 +269,16 @@ class RecordingService:
         return await self.store.has_recordings(channel_id)
 
     async def segments_from(self, channel_id: int, at: datetime, limit: int) -> list[SegmentRecord]:
-        """The channel's segments ending after `at`, by start, the open one as its recorder knows it now (its row
-        lags by up to a checkpoint, so it is looked for from that much earlier): what playback reads."""
+        """The channel's segments ending after `at`, by start, the open one as its recorder knows it now: what
+        playback reads. (The open segment's row may end before `at` while its file already covers it: it lags by
+        up to a checkpoint. It is the channel's newest, so asking from its start finds it and nothing older.)"""
         status = self.recorder_status(channel_id)
         live = status.segment if status is not None else None
-        found = await self.store.segments_between(channel_id, at - LIVE_ROW_LAG, FAR_FUTURE, limit=limit + 2)
+        since = live.start_at if live is not None and live.start_at <= at else at
+        found = await self.store.segments_between(channel_id, since, FAR_FUTURE, limit=limit)
         current = [replace(s, end_at=live.end_at, size=live.size, keyframes=live.keyframes)
                    if live is not None and s.path == live.path and s.state is SegmentState.OPEN else s for s in found]
-        return [s for s in current if s.end_at > at][:limit]
+        return [s for s in current if s.end_at > at]
 
     def segment_file(self, segment: SegmentRecord) -> Path | None:
         path = self.pool.get(segment.storage)
