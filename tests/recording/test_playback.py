@@ -7,7 +7,7 @@ import asyncio
 import io
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import av
@@ -133,25 +133,30 @@ async def test_a_gap_is_skipped_and_reported(index: MemoryIndex, clock_clip: Cli
     assert decoded_numbers(outputs) == list(range(9 * FPS, 10 * FPS)) + list(range(2 * FPS))
 
 
-async def test_seek_announces_itself_then_a_fresh_init_segment(index: MemoryIndex) -> None:
-    playback = await playback_from(index, T0, speed=1)
-    stream = playback.outputs()
+async def acting(playback: RecordedPlayback, *, at: int, action: Callable[[], None], until: int
+                 ) -> list[PlaybackOutput]:
+    """The outputs until `until` fragments came, calling `action` once the `at`-th one did."""
     seen: list[PlaybackOutput] = []
+    stream = playback.outputs()
     async with asyncio.timeout(10):
         async for output in stream:
             seen.append(output)
-            if isinstance(output, PlaybackFragment) and len(frames_of(seen)) == 5:
-                playback.seek(T0 + timedelta(seconds=7, milliseconds=400))
-            if isinstance(output, Seeked):
-                break
-        after: list[PlaybackOutput] = []
-        async for output in stream:
-            after.append(output)
-            if len(frames_of(after)) == 3:
+            count = len(frames_of(seen))
+            if isinstance(output, PlaybackFragment) and count == at:
+                action()
+            if count == until:
                 break
     await stream.aclose()
-    seeked = seen[-1]
-    assert isinstance(seeked, Seeked) and seeked.time == T0 + timedelta(seconds=7)
+    return seen
+
+
+async def test_seek_announces_itself_then_a_fresh_init_segment(index: MemoryIndex) -> None:
+    playback = await playback_from(index, T0, speed=1)
+    seen = await acting(playback, at=5, action=lambda: playback.seek(T0 + timedelta(seconds=7, milliseconds=400)),
+                        until=8)
+    seeked = next(o for o in seen if isinstance(o, Seeked))
+    after = seen[seen.index(seeked) + 1:]
+    assert seeked.time == T0 + timedelta(seconds=7)
     assert seeked.media_time <= (5 * PTS_CLOCK_HZ // FPS) / PTS_CLOCK_HZ  # at the client's playhead, not beyond
     media = [o for o in after if not isinstance(o, PositionReport)]
     assert isinstance(media[0], PlaybackInit)
@@ -163,16 +168,7 @@ async def test_seek_announces_itself_then_a_fresh_init_segment(index: MemoryInde
 
 async def test_seek_to_where_nothing_is_recorded_is_an_error_and_play_goes_on(index: MemoryIndex) -> None:
     playback = await playback_from(index, T0, speed=8)
-    stream = playback.outputs()
-    seen: list[PlaybackOutput] = []
-    async with asyncio.timeout(10):
-        async for output in stream:
-            seen.append(output)
-            if isinstance(output, PlaybackFragment) and len(frames_of(seen)) == 1:
-                playback.seek(T0 + timedelta(hours=1))
-            if len(frames_of(seen)) == 3:
-                break
-    await stream.aclose()
+    seen = await acting(playback, at=1, action=lambda: playback.seek(T0 + timedelta(hours=1)), until=3)
     errors = [o for o in seen if isinstance(o, PlaybackError)]
     assert len(errors) == 1 and "nothing is recorded" in errors[0].message
     assert not any(isinstance(o, Seeked) for o in seen)
@@ -213,16 +209,7 @@ def test_frames_sent_by_speed() -> None:
 
 async def test_speed_change_continues_the_media_timeline(index: MemoryIndex) -> None:
     playback = await playback_from(index, T0, speed=1)
-    stream = playback.outputs()
-    seen: list[PlaybackOutput] = []
-    async with asyncio.timeout(10):
-        async for output in stream:
-            seen.append(output)
-            if isinstance(output, PlaybackFragment) and len(frames_of(seen)) == 3:
-                playback.set_speed(8)
-            if len(frames_of(seen)) == 6:
-                break
-    await stream.aclose()
+    seen = await acting(playback, at=3, action=lambda: playback.set_speed(8), until=6)
     fragments = frames_of(seen)
     assert [f.duration for f in fragments[:3]] == [PTS_CLOCK_HZ // FPS] * 3
     assert all(f.keyframe for f in fragments[4:])  # keyframes only from the next one on
@@ -271,11 +258,6 @@ async def test_an_unreadable_segment_is_reported_and_skipped(index: MemoryIndex)
     errors = [o for o in outputs if isinstance(o, PlaybackError)]
     assert len(errors) == 1 and "unreadable" in errors[0].message
     assert [f.recorded_at for f in frames_of(outputs)] == [T0 + timedelta(seconds=s) for s in (1, 4, 5, 6, 7, 8, 9)]
-
-
-async def outputs_after_reconnect(playback: RecordedPlayback) -> AsyncIterator[PlaybackOutput]:
-    async for output in playback.outputs():
-        yield output
 
 
 async def test_a_second_run_starts_at_the_position_with_a_fresh_init(index: MemoryIndex) -> None:

@@ -25,7 +25,11 @@ from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.websockets import WebSocketDisconnect
 
+from clearsight.access.policy import Grant
+from clearsight.api.deps import ApiServices
+from clearsight.api.device_playbacks import PlaybackGrant, PlaybackTokenService
 from clearsight.api.problems import Problem
+from clearsight.api.tokens import InvalidToken
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.media.fmp4 import InitSegment
 from clearsight.media.hls import HlsWindow, HlsWindows
@@ -47,6 +51,26 @@ SegmentNumber = Annotated[int, FastApiPath(ge=0, le=2**31)]
 PLAYLIST_RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {PLAYLIST_TYPE: {}}}}
 INIT_RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {"video/mp4": {}}}}
 SEGMENT_RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {"video/iso.segment": {}}}}
+
+
+def session_claims(tokens: PlaybackTokenService, token: str, session_id: str, what: str) -> PlaybackGrant:
+    """The claims of a playback session's stream token; 403 when it is not one for `session_id`."""
+    try:
+        return tokens.verify(token, session_id)
+    except InvalidToken as exc:
+        logger.info("%s %s: stream token refused: %s", what, session_id, exc.reason)
+        raise Problem(403, "the stream token is invalid or expired") from exc
+
+
+async def still_granted(services: ApiServices, grant_id: str | None, username: str, what: str) -> Grant | None:
+    """The access grant a stream token names, which must still be active (403); None for administrators."""
+    if grant_id is None or services.access is None:
+        return None
+    grant = await services.access.active_grant(grant_id)
+    if grant is None:
+        logger.info("%s: stream token of %s refused: grant %s no longer active", what, username, grant_id)
+        raise Problem(403, "the grant this stream was allowed under was revoked or has expired")
+    return grant
 
 
 def stream_urls(request: Request, path: str, token: str) -> tuple[str, str]:

@@ -58,12 +58,13 @@ from clearsight.api.stream_serving import (
     hls_window,
     refuse,
     send_hub_stream,
+    session_claims,
     stream_urls,
     window_init,
     window_playlist,
     window_segment,
 )
-from clearsight.api.tokens import InvalidToken, Principal
+from clearsight.api.tokens import Principal
 from clearsight.audit import AuditAction
 from clearsight.media.hub import HubStream, StreamNotReady
 
@@ -235,11 +236,7 @@ async def stop_playback(request: Request, services: Services, user: CurrentUser,
 
 # --- the streams (stream token, no bearer token) --------------------------------------------------
 def _verified(playbacks: DevicePlaybacks, token: str, session_id: str) -> tuple[PlaybackView, PlaybackGrant]:
-    try:
-        claims = playbacks.tokens.verify(token, session_id)
-    except InvalidToken as exc:
-        logger.info("device playback %s: stream token refused: %s", session_id, exc.reason)
-        raise Problem(403, "the stream token is invalid or expired") from exc
+    claims = session_claims(playbacks.tokens, token, session_id, "device playback")
     view = playbacks.get(session_id)
     if view is None:
         raise Problem(404, f"no device playback {session_id}")

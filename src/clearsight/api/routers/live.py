@@ -30,6 +30,7 @@ from clearsight.api.stream_serving import (
     hls_window,
     refuse,
     send_hub_stream,
+    still_granted,
     stream_urls,
     window_init,
     window_playlist,
@@ -99,14 +100,7 @@ async def _verify(services: ApiServices, token: str, channel_id: int) -> tuple[S
     except InvalidToken as exc:
         logger.info("channel %d: stream token refused: %s", channel_id, exc.reason)
         raise Problem(403, "the stream token is invalid or expired") from exc
-    if claims.grant_id is None or services.access is None:
-        return claims, None
-    grant = await services.access.active_grant(claims.grant_id)
-    if grant is None:
-        logger.info("channel %d: stream token of %s refused: grant %s no longer active", channel_id,
-                    claims.username, claims.grant_id)
-        raise Problem(403, "the grant this stream was allowed under was revoked or has expired")
-    return claims, grant
+    return claims, await still_granted(services, claims.grant_id, claims.username, f"channel {channel_id}")
 
 
 @router.websocket("/live/{channel_id}/ws")

@@ -51,9 +51,10 @@ from clearsight.api.stream_serving import (
     playlist_response,
     refuse,
     segment_response,
+    session_claims,
+    still_granted,
     stream_urls,
 )
-from clearsight.api.tokens import InvalidToken
 from clearsight.audit import AuditAction
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.recording.fmp4_scan import UnreadableSegment
@@ -137,22 +138,11 @@ async def stop_recorded_playback(request: Request, services: Services, user: Cur
 async def _verified(services: ApiServices, app: FastAPI, token: str, session_id: str
                     ) -> tuple[RecordedSession, Grant | None]:
     playbacks = recorded_playbacks_of(app)
-    try:
-        claims = playbacks.tokens.verify(token, session_id)
-    except InvalidToken as exc:
-        logger.info("recorded playback %s: stream token refused: %s", session_id, exc.reason)
-        raise Problem(403, "the stream token is invalid or expired") from exc
+    claims = session_claims(playbacks.tokens, token, session_id, "recorded playback")
     session = playbacks.get(session_id)
     if session is None:
         raise Problem(404, f"no recorded playback {session_id}")
-    if claims.grant_id is None or services.access is None:
-        return session, None
-    grant = await services.access.active_grant(claims.grant_id)
-    if grant is None:
-        logger.info("recorded playback %s of %s refused: grant %s no longer active", session_id, claims.username,
-                    claims.grant_id)
-        raise Problem(403, "the grant this playback was allowed under was revoked or has expired")
-    return session, grant
+    return session, await still_granted(services, claims.grant_id, claims.username, f"recorded playback {session_id}")
 
 
 class _Socket:
