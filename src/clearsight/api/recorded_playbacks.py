@@ -55,13 +55,15 @@ class RecordedSession:
     def idle(self, now: float) -> bool:
         return not self.streaming.is_set() and now - self.last_used > IDLE_TIMEOUT
 
-    async def take_over(self) -> None:
-        """Make the session free for a new WebSocket: the one streaming it (a stale connection) is stopped."""
+    async def take_over(self) -> bool:
+        """Make the session free for a new WebSocket: the one streaming it (a stale connection) is stopped.
+        False when it did not let go in time."""
         if self.streaming.is_set():
             self.released.clear()
             self.playback.stop("another connection took this playback over")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.released.wait(), TAKE_OVER_TIMEOUT)
+        return not self.streaming.is_set()
 
 
 class RecordedPlaybacks:

@@ -177,8 +177,8 @@ class RecordedPlayback:
         self.position = start.time  # the recorded instant at the client's playhead
         self.stopped: str | None = None
         self._start: StartPoint | None = start
-        self._lead = lead
-        self._position_interval = position_interval
+        self.lead = lead
+        self.position_interval = position_interval
         self._clock = clock
         self._wake = asyncio.Event()
         self._seek_to: datetime | None = None
@@ -226,6 +226,7 @@ class RecordedPlayback:
             async for output in stream.run():
                 yield output
         finally:
+            self.position = stream.timeline.recorded_at_playhead(self.now()) or self.position
             stream.close()
             self._running = False
 
@@ -255,7 +256,7 @@ class _Stream:
 
     def __init__(self, playback: RecordedPlayback) -> None:
         self.playback = playback
-        self.timeline = PlaybackTimeline(playback._lead)
+        self.timeline = PlaybackTimeline(playback.lead)
         self.reading: _Reading | None = None
         self.queued: deque[_Queued | _Event] = deque()
         self.last_init: bytes | None = None
@@ -288,7 +289,7 @@ class _Stream:
                     yield output
             now = playback.now()
             if now >= self.next_report:
-                self.next_report = now + playback._position_interval
+                self.next_report = now + playback.position_interval
                 playback.position = self.timeline.recorded_at_playhead(now) or playback.position
                 yield PositionReport(playback.position, playback.speed, playback.paused)
             if playback.paused or self.ended:

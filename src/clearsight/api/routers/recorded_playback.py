@@ -171,8 +171,10 @@ async def recorded_playback_websocket(websocket: WebSocket, session_id: SessionI
     except Problem as exc:
         await refuse(websocket, exc)
         return
+    if not await session.take_over():
+        await refuse(websocket, Problem(409, "the playback's other connection did not let go; try again"))
+        return
     await websocket.accept()
-    await session.take_over()
     session.streaming.set()
     playback = session.playback
     mailbox = Consumer(f"recorded-playback:{session_id}")  # access control ends it when the grant goes
