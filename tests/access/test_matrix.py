@@ -69,6 +69,13 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/device-playback/{session_id}"): "a session opened after the playback check of its channel",
     ("POST", "/api/v1/device-playback/{session_id}/control"): "likewise",
     ("DELETE", "/api/v1/device-playback/{session_id}"): "likewise",
+    ("DELETE", "/api/v1/playback/{session_id}"): "the session's owner (or an administrator); opened after the playback"
+                                                 " check of its channel",
+    ("WS", "/api/v1/playback/{session_id}/ws"): "stream token of a session opened after the playback check; its grant"
+                                                " must still be active (tests/recording/test_playback_api.py)",
+    ("GET", "/api/v1/playback/{session_id}/index.m3u8"): "likewise",
+    ("GET", "/api/v1/playback/{session_id}/init/{segment_id}.mp4"): "likewise",
+    ("GET", "/api/v1/playback/{session_id}/seg/{sequence}.m4s"): "likewise",
     ("GET", "/api/v1/grants"): "administrators only",
     ("POST", "/api/v1/grants"): "administrators only",
     ("GET", "/api/v1/grants/{grant_id}"): "administrators only",

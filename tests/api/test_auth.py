@@ -30,7 +30,9 @@ PUBLIC = {
 PATH_PARAM = re.compile(r"\{[^}]+\}")
 # Stream URLs (WebSocket, HLS) are opened by players that send no Authorization header: they demand the
 # signed stream token of their query string instead, and are checked by test_stream_urls_demand_a_stream_token.
-STREAM_URL_PREFIX = "/api/v1/live/"
+# Those of live view and device playback are under /live/; those of recorded playback under /playback/{session}/
+# (its DELETE /playback/{session} takes a bearer token).
+STREAM_URL = re.compile(r"^/api/v1/(live/|playback/\{[^}]+\}/)")
 
 
 def protected_endpoints(app: FastAPI) -> list[tuple[str, str]]:
@@ -40,7 +42,7 @@ def protected_endpoints(app: FastAPI) -> list[tuple[str, str]]:
         if isinstance(route.original_route, Mount):
             continue  # static web UI, not part of the API
         assert route.path is not None
-        if route.path.startswith(STREAM_URL_PREFIX):
+        if STREAM_URL.match(route.path):
             continue
         assert isinstance(route.original_route, APIRoute | Route), route
         for method in sorted(route.methods or ()):
@@ -255,7 +257,7 @@ async def test_only_administrators_delete_devices(client: httpx.AsyncClient, who
 def stream_url_routes(app: FastAPI) -> list[tuple[str, str]]:
     routes = []
     for route in iter_route_contexts(app.routes):
-        if route.path is not None and route.path.startswith(STREAM_URL_PREFIX):
+        if route.path is not None and STREAM_URL.match(route.path):
             methods = sorted(route.methods or ()) if isinstance(route.original_route, APIRoute) else ["WEBSOCKET"]
             routes += [(method, PATH_PARAM.sub("1", route.path)) for method in methods if method != "HEAD"]
     return routes
@@ -266,6 +268,7 @@ async def test_stream_urls_demand_a_stream_token(
 ) -> None:
     routes = stream_url_routes(app)
     assert ("WEBSOCKET", "/api/v1/live/1/ws") in routes and ("GET", "/api/v1/live/1/index.m3u8") in routes
+    assert ("WEBSOCKET", "/api/v1/playback/1/ws") in routes and ("GET", "/api/v1/playback/1/index.m3u8") in routes
     api_token = viewer["Authorization"].split()[1]
     for method, path in routes:
         if method == "WEBSOCKET":

@@ -55,6 +55,7 @@ from clearsight.api.routers import device_playback as device_playback_routes
 from clearsight.api.routers import exports as export_routes
 from clearsight.api.routers import pending_devices as pending_device_routes
 from clearsight.api.routers import privacy_masks as privacy_mask_routes
+from clearsight.api.routers import recorded_playback as recorded_playback_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
 from clearsight.api.routers import users as user_routes
@@ -162,6 +163,7 @@ def create_app(
     )
 
     device_playback_routes.install(app, settings)
+    recorded_playback_routes.install(app, settings)
     protected = APIRouter(dependencies=[Depends(current_user)])
     # pending_device_routes before devices: /devices/pending is not a device ID
     for module in (pending_device_routes, devices, channels, regions, groups, export_routes, recording_routes,
@@ -172,6 +174,7 @@ def create_app(
     api.include_router(api_token_routes.router)
     api.include_router(live.router)  # its stream endpoints take a stream token; the others a bearer token
     api.include_router(device_playback_routes.router)  # likewise
+    api.include_router(recorded_playback_routes.router)  # likewise
     api.include_router(protected)
     api.include_router(audit_routes.router)  # administrators and auditors only
     app.include_router(api)

@@ -38,36 +38,47 @@ class PlaybackGrant:
     session_id: str
     channel_id: int
     expires_at: datetime
+    grant_id: str | None = None  # the access grant the session was opened under; None for administrators
 
 
 class PlaybackTokenService:
-    def __init__(self, secret_key: str, ttl_seconds: int, *, clock: Callable[[], datetime] | None = None) -> None:
+    """Tokens naming one playback session, under their own JWT `audience` (device or recorded playback)."""
+
+    def __init__(self, secret_key: str, ttl_seconds: int, *, audience: str = PLAYBACK_AUDIENCE,
+                 clock: Callable[[], datetime] | None = None) -> None:
         if len(secret_key.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"secret_key must be at least {MIN_SECRET_BYTES} bytes for {TOKEN_ALGORITHM}")
         if ttl_seconds <= 0:
             raise ValueError("stream token lifetime must be positive")
         self._key = secret_key
+        self.audience = audience
         self.ttl = timedelta(seconds=ttl_seconds)
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def issue(self, username: str, session_id: str, channel_id: int) -> tuple[str, datetime]:
+    def issue(self, username: str, session_id: str, channel_id: int,
+              grant_id: str | None = None) -> tuple[str, datetime]:
         expires_at = self._clock().replace(microsecond=0) + self.ttl
-        claims = {"sub": username, "ps": session_id, "ch": channel_id, "aud": PLAYBACK_AUDIENCE,
-                  "exp": int(expires_at.timestamp())}
+        claims: dict[str, str | int] = {"sub": username, "ps": session_id, "ch": channel_id, "aud": self.audience,
+                                        "exp": int(expires_at.timestamp())}
+        if grant_id is not None:
+            claims["gr"] = grant_id
         return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM), expires_at
 
     def verify(self, token: str, session_id: str) -> PlaybackGrant:
         """The grant in `token`, which must name `session_id`; raises InvalidToken."""
         try:
-            claims = jwt.decode(token, self._key, algorithms=[TOKEN_ALGORITHM], audience=PLAYBACK_AUDIENCE,
+            claims = jwt.decode(token, self._key, algorithms=[TOKEN_ALGORITHM], audience=self.audience,
                                 leeway=CLOCK_LEEWAY, options={"require": list(REQUIRED_CLAIMS)})
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         if claims["ps"] != session_id:
             raise InvalidToken("token is for another playback session")
-        if not isinstance(claims["sub"], str) or not isinstance(claims["ch"], int):
+        grant_id = claims.get("gr")
+        if not isinstance(claims["sub"], str) or not isinstance(claims["ch"], int) or not (
+                grant_id is None or isinstance(grant_id, str)):
             raise InvalidToken("malformed claims")
-        return PlaybackGrant(claims["sub"], session_id, claims["ch"], datetime.fromtimestamp(claims["exp"], UTC))
+        return PlaybackGrant(claims["sub"], session_id, claims["ch"], datetime.fromtimestamp(claims["exp"], UTC),
+                             grant_id)
 
 
 @dataclass(slots=True)
@@ -82,6 +93,8 @@ class PlaybackView:
     end: datetime
     playback: PlaybackSession | None = None
     auth_session: str | None = None  # the viewer's sign-in session; its end refuses the stream URLs
+    grant_id: str | None = None  # the access grant it was opened under (audit)
+    websockets: int = 0  # open WebSocket streams of it
 
     @property
     def stream_key(self) -> str:

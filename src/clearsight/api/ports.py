@@ -30,7 +30,7 @@ from clearsight.gb28181.record_info import RecordInfoResult
 from clearsight.media.hub import MediaSource
 from clearsight.recording.policy import RecordingMode, RecordingPolicy
 from clearsight.recording.recorder import RecorderStatus
-from clearsight.recording.records import LegalHoldRecord, Timeline
+from clearsight.recording.records import LegalHoldRecord, SegmentRecord, Timeline
 from clearsight.recording.service import RecordingStatus
 from clearsight.recording.store import HoldAlreadyReleased
 from clearsight.registry.admission_store import AdmissionRecord, AdmissionState
@@ -332,6 +332,12 @@ class RecordingPort(Protocol):
     async def timeline(self, channel_id: int, start: datetime, end: datetime) -> Timeline: ...
 
     async def has_recordings(self, channel_id: int) -> bool: ...
+
+    async def segments_from(self, channel_id: int, at: datetime, limit: int) -> Sequence[SegmentRecord]:
+        """Segments ending after `at`, by start (`clearsight.recording.playback.SegmentIndex`)."""
+        ...
+
+    def segment_file(self, segment: SegmentRecord) -> Path | None: ...
 
     async def create_hold(self, channel_id: int, start: datetime, end: datetime, reason: str,
                           created_by: str) -> LegalHoldRecord: ...

@@ -65,7 +65,7 @@ class SegmentScan:
 
 
 @dataclass(slots=True)
-class _TrackDefaults:
+class TrackDefaults:
     duration: int = 0
     size: int = 0
     flags: int = 0
@@ -101,7 +101,7 @@ def _find(data: bytes, start: int, end: int, path: list[bytes]) -> list[tuple[in
     return found
 
 
-def _read_moov(moov: bytes) -> tuple[int, str, _TrackDefaults]:
+def _read_moov(moov: bytes) -> tuple[int, str, TrackDefaults]:
     timescale = 0
     for payload, _ in _find(moov, 0, len(moov), [b"trak", b"mdia", b"mdhd"]):
         version = moov[payload]
@@ -119,19 +119,19 @@ def _read_moov(moov: bytes) -> tuple[int, str, _TrackDefaults]:
                 for avcc, _ in _find(moov, entry_payload + 78, entry_end, [b"avcC"]):
                     codec = f"{codec}.{moov[avcc + 1:avcc + 4].hex()}"
         break
-    defaults = _TrackDefaults()
+    defaults = TrackDefaults()
     for payload, _ in _find(moov, 0, len(moov), [b"mvex", b"trex"]):
         _, _, _, duration, size, flags = struct.unpack_from(">IIIIII", moov, payload)
-        defaults = _TrackDefaults(duration, size, flags)
+        defaults = TrackDefaults(duration, size, flags)
         break
     return timescale, codec, defaults
 
 
-def _read_moof(moof: bytes, track: _TrackDefaults) -> tuple[bool, int, int]:
+def _read_moof(moof: bytes, track: TrackDefaults) -> tuple[bool, int, int]:
     """(first sample is sync, base decode time, total duration) of a one-track moof."""
     keyframe, decode_time, duration = False, 0, 0
     for traf, traf_end in _find(moof, 0, len(moof), [b"traf"]):
-        defaults = _TrackDefaults(track.duration, track.size, track.flags)
+        defaults = TrackDefaults(track.duration, track.size, track.flags)
         for kind, payload, _ in _children(moof, traf, traf_end):
             if kind == b"tfhd":
                 flags = int.from_bytes(moof[payload + 1:payload + 4], "big")
@@ -199,8 +199,18 @@ def _header(stream: BinaryIO, offset: int, file_size: int) -> tuple[bytes, int, 
     return kind, header, size
 
 
-def scan_segment(stream: BinaryIO, file_size: int, *, name: str = "segment") -> SegmentScan:
-    """See the module docstring; raises `UnreadableSegment` when there is no ftyp + moov to start with."""
+@dataclass(frozen=True, slots=True)
+class InitSection:
+    """The init segment (ftyp + moov) of a file: where it ends and what its track says."""
+
+    init_end: int
+    timescale: int
+    codec: str
+    defaults: TrackDefaults
+
+
+def read_init(stream: BinaryIO, file_size: int, *, name: str = "segment") -> InitSection:
+    """The file's init segment; raises `UnreadableSegment` when there is no ftyp + moov to start with."""
     first = _header(stream, 0, file_size)
     if first is None or first[0] != b"ftyp":
         raise UnreadableSegment(name, "no complete ftyp box at the start")
@@ -212,21 +222,30 @@ def scan_segment(stream: BinaryIO, file_size: int, *, name: str = "segment") -> 
     timescale, codec, defaults = _read_moov(stream.read(second[2] - second[1]))
     if timescale <= 0:
         raise UnreadableSegment(name, "the moov box names no track timescale")
-    init_end = moov_at + second[2]
+    return InitSection(moov_at + second[2], timescale, codec, defaults)
+
+
+def read_fragment(stream: BinaryIO, offset: int, file_size: int, defaults: TrackDefaults) -> ScannedFragment | None:
+    """The complete fragment (moof + mdat) at `offset`, None when there is none (the end, or a cut-off one)."""
+    moof = _header(stream, offset, file_size)
+    if moof is None or moof[0] != b"moof" or moof[2] > MAX_MOOF_BYTES:
+        return None
+    stream.seek(offset + moof[1])
+    keyframe, decode_time, duration = _read_moof(stream.read(moof[2] - moof[1]), defaults)
+    mdat_at = offset + moof[2]
+    mdat = _header(stream, mdat_at, file_size)
+    if mdat is None or mdat[0] != b"mdat":
+        return None
+    return ScannedFragment(offset, mdat_at + mdat[2], keyframe, decode_time, duration)
+
+
+def scan_segment(stream: BinaryIO, file_size: int, *, name: str = "segment") -> SegmentScan:
+    """See the module docstring; raises `UnreadableSegment` when there is no ftyp + moov to start with."""
+    init = read_init(stream, file_size, name=name)
     fragments: list[ScannedFragment] = []
-    offset = init_end
-    while True:
-        moof = _header(stream, offset, file_size)
-        if moof is None or moof[0] != b"moof" or moof[2] > MAX_MOOF_BYTES:
-            break
-        stream.seek(offset + moof[1])
-        keyframe, decode_time, duration = _read_moof(stream.read(moof[2] - moof[1]), defaults)
-        mdat_at = offset + moof[2]
-        mdat = _header(stream, mdat_at, file_size)
-        if mdat is None or mdat[0] != b"mdat":
-            break
-        end = mdat_at + mdat[2]
-        fragments.append(ScannedFragment(offset, end, keyframe, decode_time, duration))
-        offset = end
-    valid_end = fragments[-1].end if fragments else init_end
-    return SegmentScan(init_end, timescale, codec, tuple(fragments), valid_end, file_size)
+    offset = init.init_end
+    while (fragment := read_fragment(stream, offset, file_size, init.defaults)) is not None:
+        fragments.append(fragment)
+        offset = fragment.end
+    valid_end = fragments[-1].end if fragments else init.init_end
+    return SegmentScan(init.init_end, init.timescale, init.codec, tuple(fragments), valid_end, file_size)

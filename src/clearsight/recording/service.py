@@ -17,13 +17,14 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Protocol
 
 from clearsight.recording.policy import RecordingMode, RecordingPolicy
 from clearsight.recording.recorder import ChannelRecorder, RecorderSettings, RecorderStatus, StreamOpener
-from clearsight.recording.records import LegalHoldRecord, Timeline
+from clearsight.recording.records import LegalHoldRecord, SegmentRecord, SegmentState, Timeline
 from clearsight.recording.repair import IndexRepair, RepairReport
 from clearsight.recording.retention import RetentionSweeper
 from clearsight.recording.storage import StoragePool, StorageState, ensure_roots
@@ -33,6 +34,7 @@ from clearsight.recording.thumbnails import DEFAULT_SEARCH_WINDOW, nearest_thumb
 logger = logging.getLogger(__name__)
 
 PLATFORM_STOPPED = "platform stopped"
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 CHANNEL_PAGE = 1000
 FULL_CHANNEL_RELOAD = 120.0  # seconds: the whole channel list is read at least this often (else only its length)
 
@@ -265,6 +267,22 @@ class RecordingService:
 
     async def has_recordings(self, channel_id: int) -> bool:
         return await self.store.has_recordings(channel_id)
+
+    async def segments_from(self, channel_id: int, at: datetime, limit: int) -> list[SegmentRecord]:
+        """The channel's segments ending after `at`, by start, the open one as its recorder knows it now: what
+        playback reads. (The open segment's row may end before `at` while its file already covers it: it lags by
+        up to a checkpoint. It is the channel's newest, so asking from its start finds it and nothing older.)"""
+        status = self.recorder_status(channel_id)
+        live = status.segment if status is not None else None
+        since = live.start_at if live is not None and live.start_at <= at else at
+        found = await self.store.segments_between(channel_id, since, FAR_FUTURE, limit=limit)
+        current = [replace(s, end_at=live.end_at, size=live.size, keyframes=live.keyframes)
+                   if live is not None and s.path == live.path and s.state is SegmentState.OPEN else s for s in found]
+        return [s for s in current if s.end_at > at]
+
+    def segment_file(self, segment: SegmentRecord) -> Path | None:
+        path = self.pool.get(segment.storage)
+        return path.root / segment.path if path is not None else None
 
     async def create_hold(self, channel_id: int, start: datetime, end: datetime, reason: str,
                           created_by: str) -> LegalHoldRecord:

@@ -10,18 +10,17 @@ players that send no Authorization header: like live view's, they take the strea
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
 from fastapi import Path as FastApiPath
-from starlette.websockets import WebSocketDisconnect
 
 from clearsight.access.users import Role
 from clearsight.api import device_playbacks
+from clearsight.api.auditing import audit_channel
 from clearsight.api.channel_access import PlaybackAccess
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.device_playback_schemas import (
@@ -33,7 +32,7 @@ from clearsight.api.device_playback_schemas import (
     PlaybackOut,
     PlaybackStateOut,
 )
-from clearsight.api.device_playbacks import DevicePlaybacks, PlaybackView, device_playbacks_of
+from clearsight.api.device_playbacks import DevicePlaybacks, PlaybackGrant, PlaybackView, device_playbacks_of
 from clearsight.api.live_streams import stream_stats
 from clearsight.api.params import ChannelPk
 from clearsight.api.ports import (
@@ -50,10 +49,24 @@ from clearsight.api.problems import DEVICE_OFFLINE, PROBLEM_RESPONSES, VALIDATIO
 from clearsight.api.schemas import UtcDatetime
 from clearsight.api.security import CurrentUser
 from clearsight.api.sessions import SessionGuard
-from clearsight.api.tokens import InvalidToken, Principal
-from clearsight.media.consumer import Consumer, StreamEnd
-from clearsight.media.fmp4 import InitSegment
-from clearsight.media.hls import HlsWindow
+from clearsight.api.stream_serving import (
+    CLOSED_SOCKET,
+    INIT_RESPONSES,
+    PLAYLIST_RESPONSES,
+    SEGMENT_RESPONSES,
+    SegmentNumber,
+    StreamToken,
+    hls_window,
+    refuse,
+    send_hub_stream,
+    session_claims,
+    stream_urls,
+    window_init,
+    window_playlist,
+    window_segment,
+)
+from clearsight.api.tokens import Principal
+from clearsight.audit import AuditAction
 from clearsight.media.hub import HubStream, StreamNotReady
 
 logger = logging.getLogger(__name__)
@@ -61,15 +74,9 @@ logger = logging.getLogger(__name__)
 DEVICE_PLAYBACK_FAILED = "/problems/device-playback-failed"  # extensions: step
 PLAYBACK_CONTROL_FAILED = "/problems/device-playback-control-failed"  # extensions: action
 TIMEOUT_STEPS = frozenset({"no-rtp", "keyframe"})  # "the device sent nothing in time": 504, not 502
-STATS_INTERVAL = 1.0  # seconds between stats messages on a WebSocket
-FIRST_SEGMENT_TIMEOUT = 5.0  # seconds a new HLS playlist waits for its first segment
-CLIENT_LEFT = "viewer left"
-WS_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 
 router = APIRouter(tags=["device playback"], responses=PROBLEM_RESPONSES)
 SessionId = Annotated[str, FastApiPath(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The playback session.")]
-StreamToken = Annotated[str, Query(min_length=1, max_length=2048, description="The stream token of the URL.")]
-SegmentNumber = Annotated[int, FastApiPath(ge=0, le=2**31)]
 
 
 def install(app: FastAPI, settings: ApiSettings) -> None:
@@ -122,7 +129,7 @@ def _failure(channel_id: int, step: str, detail: str) -> Problem:
 
 
 @router.post("/channels/{channel_id}/device-playback")
-async def start_playback(request: Request, services: Services, user: CurrentUser, _access: PlaybackAccess,
+async def start_playback(request: Request, services: Services, user: CurrentUser, access: PlaybackAccess,
                          channel_id: ChannelPk, body: PlaybackIn) -> PlaybackOut:
     """Play back `start`..`end` from the device for this viewer; answers once video flows, with stream URLs."""
     port = _port(services)
@@ -151,16 +158,17 @@ async def start_playback(request: Request, services: Services, user: CurrentUser
         raise _failure(channel_id, exc.step, exc.detail) from exc
     parameters = stream.parameters
     assert parameters is not None  # a stream is ready only once it has an init segment
-    token, expires_at = playbacks.tokens.issue(user.username, view.session_id, channel_id)
-    base = str(request.base_url).rstrip("/")
-    ws_base = "ws" + base[4:] if base.startswith("http") else base
+    view.grant_id = access.grant_id
+    token, expires_at = playbacks.tokens.issue(user.username, view.session_id, channel_id, access.grant_id)
+    ws_url, hls_url = stream_urls(request, f"/api/v1/live/playback/{view.session_id}", token)
     root = request.scope.get("root_path", "")
-    path = f"{root}/api/v1/live/playback/{view.session_id}"
     logger.info("channel %d: device playback %s (%s) of %s..%s for %s", channel_id, view.session_id,
                 view.playback.id if view.playback else "?", body.start.isoformat(), body.end.isoformat(),
                 user.username)
-    return PlaybackOut(session_id=view.session_id, channel_id=channel_id, ws_url=f"{ws_base}{path}/ws?token={token}",
-                       hls_url=f"{base}{path}/index.m3u8?token={token}",
+    await audit_channel(services, AuditAction.PLAYBACK_START, user.username, channel_id, request,
+                        channel=channel, grant=access.grant_id, source="device", session_id=view.session_id,
+                        start=body.start.isoformat(), end=body.end.isoformat(), speed=body.speed)
+    return PlaybackOut(session_id=view.session_id, channel_id=channel_id, ws_url=ws_url, hls_url=hls_url,
                        control_url=f"{root}/api/v1/device-playback/{view.session_id}/control",
                        expires_at=expires_at, codec="h265" if parameters.codec.value == "h265" else "h264",
                        mime=parameters.mime, width=parameters.width, height=parameters.height, start=body.start,
@@ -222,22 +230,22 @@ async def stop_playback(request: Request, services: Services, user: CurrentUser,
     if stream is not None:
         await stream.stop("closed by the viewer")
     device_playbacks_of(request.app).forget(session_id)
+    if not view.websockets:  # an open WebSocket records its own end
+        await audit_channel(services, AuditAction.PLAYBACK_STOP, view.username, view.channel_id, request,
+                            grant=view.grant_id, source="device", session_id=session_id, ended_by=user.username)
     return Response(status_code=204)
 
 
 # --- the streams (stream token, no bearer token) --------------------------------------------------
-def _verified(playbacks: DevicePlaybacks, sessions: SessionGuard, token: str, session_id: str) -> PlaybackView:
-    try:
-        playbacks.tokens.verify(token, session_id)
-    except InvalidToken as exc:
-        logger.info("device playback %s: stream token refused: %s", session_id, exc.reason)
-        raise Problem(403, "the stream token is invalid or expired") from exc
+def _verified(playbacks: DevicePlaybacks, sessions: SessionGuard, token: str, session_id: str
+              ) -> tuple[PlaybackView, PlaybackGrant]:
+    claims = session_claims(playbacks.tokens, token, session_id, "device playback")
     view = playbacks.get(session_id)
     if view is None:
         raise Problem(404, f"no device playback {session_id}")
     if view.auth_session is not None and sessions.known_revoked(view.auth_session):
         raise Problem(403, "the sign-in session this playback was handed to has ended")
-    return view
+    return view, claims
 
 
 def _running(services: ApiServices, view: PlaybackView) -> HubStream:
@@ -252,94 +260,51 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     """fMP4 for MSE, as live view sends it: JSON `init`, the init segment, fragments, `stats`, and `end`."""
     services: ApiServices = websocket.app.state.services
     try:
-        view = _verified(device_playbacks_of(websocket.app), services.sessions, token, session_id)
+        view, claims = _verified(device_playbacks_of(websocket.app), services.sessions, token, session_id)
         stream = _running(services, view)
     except Problem as exc:
-        await websocket.close(code=WS_POLICY_VIOLATION if exc.status in (403, 404) else 1011,
-                              reason=(exc.detail or "")[:120])
+        await refuse(websocket, exc)
         return
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     consumer = stream.subscribe(f"ws:{view.username}@{client}")
-    watcher = asyncio.create_task(_watch_client(websocket, consumer))
+    started = time.monotonic()
+    view.websockets += 1
     try:
         with services.sessions.streams.watching(view.auth_session, consumer):
-            await _send_stream(websocket, view.channel_id, stream, consumer)
-    except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            await send_hub_stream(websocket, consumer, lambda: stream_stats(view.channel_id, stream))
+    except CLOSED_SOCKET as exc:
         logger.debug("device playback %s: WebSocket closed: %s", session_id, exc)
     finally:
-        watcher.cancel()
+        view.websockets -= 1
         stream.unsubscribe(consumer)
+        await audit_channel(services, AuditAction.PLAYBACK_STOP, view.username, view.channel_id, websocket,
+                            grant=claims.grant_id, source="device", session_id=session_id,
+                            duration_s=round(time.monotonic() - started, 3), transport="websocket")
 
 
-async def _watch_client(websocket: WebSocket, consumer: Consumer) -> None:
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
-    consumer.offer(StreamEnd(CLIENT_LEFT))
+def _running_stream(services: ApiServices, view: PlaybackView) -> Callable[[], Awaitable[HubStream]]:
+    async def running() -> HubStream:
+        return _running(services, view)
+    return running
 
 
-async def _send_stream(websocket: WebSocket, channel_id: int, stream: HubStream, consumer: Consumer) -> None:
-    last_stats = 0.0
-    async for item in consumer:
-        if isinstance(item, InitSegment):
-            parameters = item.parameters
-            await websocket.send_json({"type": "init", "mime": parameters.mime, "codec": parameters.codec.value,
-                                       "width": parameters.width, "height": parameters.height})
-            await websocket.send_bytes(item.data)
-        elif isinstance(item, StreamEnd):
-            if item.reason != CLIENT_LEFT:
-                await websocket.send_json({"type": "end", "reason": item.reason})
-                await websocket.close(code=1000)
-            return
-        else:
-            await websocket.send_bytes(item.data)
-        now = time.monotonic()
-        if now - last_stats >= STATS_INTERVAL:
-            last_stats = now
-            await websocket.send_text(stream_stats(channel_id, stream).model_dump_json())
-
-
-async def _hls_window(services: ApiServices, view: PlaybackView) -> HlsWindow:
-    window = services.hls.get(view.stream_key)
-    if window is None:
-        window = services.hls.start(view.stream_key, _running(services, view).subscribe(f"hls:{view.session_id}"))
-    window.touch()
-    return window
-
-
-@router.get("/live/playback/{session_id}/index.m3u8", response_class=Response,
-            responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}})
+@router.get("/live/playback/{session_id}/index.m3u8", response_class=Response, responses=PLAYLIST_RESPONSES)
 async def playback_playlist(request: Request, services: Services, session_id: SessionId,
                             token: StreamToken) -> Response:
-    view = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
-    window = await _hls_window(services, view)
-    if not window.segments and window.ended is None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(window.changed.wait(), FIRST_SEGMENT_TIMEOUT)
-    return Response(window.playlist(f"token={token}"), media_type="application/vnd.apple.mpegurl",
-                    headers={"Cache-Control": "no-cache"})
+    view, _ = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    window = await hls_window(services.hls, view.stream_key, _running_stream(services, view), view.session_id)
+    return await window_playlist(window, token)
 
 
-@router.get("/live/playback/{session_id}/init.mp4", response_class=Response,
-            responses={200: {"content": {"video/mp4": {}}}})
+@router.get("/live/playback/{session_id}/init.mp4", response_class=Response, responses=INIT_RESPONSES)
 async def playback_init(request: Request, services: Services, session_id: SessionId, token: StreamToken) -> Response:
-    view = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
-    window = services.hls.get(view.stream_key)
-    if window is None or window.init is None:
-        raise Problem(404, f"no HLS stream of device playback {session_id}; fetch the playlist first")
-    return Response(window.init.data, media_type="video/mp4")
+    view, _ = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    return window_init(services.hls.get(view.stream_key), f"device playback {session_id}")
 
 
-@router.get("/live/playback/{session_id}/seg/{sequence}.m4s", response_class=Response,
-            responses={200: {"content": {"video/iso.segment": {}}}})
+@router.get("/live/playback/{session_id}/seg/{sequence}.m4s", response_class=Response, responses=SEGMENT_RESPONSES)
 async def playback_segment(request: Request, services: Services, session_id: SessionId, sequence: SegmentNumber,
                            token: StreamToken) -> Response:
-    view = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
-    window = services.hls.get(view.stream_key)
-    segment = window.segment(sequence) if window is not None else None
-    if window is None or segment is None:
-        raise Problem(404, f"segment {sequence} of device playback {session_id} is not (or no longer) available")
-    window.touch()
-    return Response(segment.data, media_type="video/iso.segment")
-
+    view, _ = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    return window_segment(services.hls.get(view.stream_key), sequence, f"device playback {session_id}")

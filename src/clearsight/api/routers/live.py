@@ -8,12 +8,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, WebSocket
-from fastapi import Path as FastApiPath
+from fastapi import APIRouter, Request, WebSocket
 from starlette.responses import Response
-from starlette.websockets import WebSocketDisconnect
 
 from clearsight.access.policy import Grant
 from clearsight.api.auditing import audit_channel
@@ -24,26 +21,31 @@ from clearsight.api.live_streams import channel_stream, stream_stats
 from clearsight.api.params import ChannelPk
 from clearsight.api.privacy_masking import picture_masking
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
+from clearsight.api.stream_serving import (
+    CLOSED_SOCKET,
+    INIT_RESPONSES,
+    PLAYLIST_RESPONSES,
+    SEGMENT_RESPONSES,
+    SegmentNumber,
+    StreamToken,
+    hls_window,
+    refuse,
+    send_hub_stream,
+    still_granted,
+    stream_urls,
+    window_init,
+    window_playlist,
+    window_segment,
+)
 from clearsight.api.stream_tokens import StreamGrant
 from clearsight.api.tokens import InvalidToken
 from clearsight.audit import AuditAction
 from clearsight.channel_streams import stream_key
-from clearsight.media.consumer import Consumer, StreamEnd
-from clearsight.media.fmp4 import InitSegment
-from clearsight.media.hls import HlsWindow
-from clearsight.media.hub import HubStream
 from clearsight.media.snapshot import SnapshotError, keyframe_to_jpeg
 
 logger = logging.getLogger(__name__)
 
-STATS_INTERVAL = 1.0  # seconds between stats messages on a WebSocket
-FIRST_SEGMENT_TIMEOUT = 5.0  # seconds a new HLS playlist waits for its first segment
-CLIENT_LEFT = "viewer left"
-WS_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1: refused (bad or missing stream token)
-
 router = APIRouter(tags=["live"], responses=PROBLEM_RESPONSES)
-SegmentNumber = Annotated[int, FastApiPath(ge=0, le=2**31)]
-StreamToken = Annotated[str, Query(min_length=1, max_length=2048, description="The stream token of the URL.")]
 
 
 @router.post("/channels/{channel_id}/live")
@@ -57,13 +59,10 @@ async def start_live(request: Request, services: Services, access: LiveAccess, c
     parameters = stream.parameters
     assert parameters is not None  # a stream is ready only once it has an init segment
     token, expires_at = services.stream_tokens.issue(user.username, channel_id, access.grant_id, user.session_id)
-    base = str(request.base_url).rstrip("/")
-    ws_base = "ws" + base[4:] if base.startswith("http") else base
-    path = f"{request.scope.get('root_path', '')}/api/v1/live/{channel_id}"
+    ws_url, hls_url = stream_urls(request, f"/api/v1/live/{channel_id}", token)
     logger.info("channel %d: live view handed to %s", channel_id, user.username)
     await audit_channel(services, AuditAction.LIVE_START, user.username, channel_id, request, grant=access.grant_id)
-    return LiveOut(channel_id=channel_id, ws_url=f"{ws_base}{path}/ws?token={token}",
-                   hls_url=f"{base}{path}/index.m3u8?token={token}", expires_at=expires_at,
+    return LiveOut(channel_id=channel_id, ws_url=ws_url, hls_url=hls_url, expires_at=expires_at,
                    codec="h265" if parameters.codec.value == "h265" else "h264", mime=parameters.mime,
                    width=parameters.width, height=parameters.height)
 
@@ -107,14 +106,7 @@ async def _verify(services: ApiServices, token: str, channel_id: int) -> tuple[S
     if claims.session_id is not None and await services.sessions.is_revoked(claims.session_id):
         logger.info("channel %d: stream token of %s refused: session ended", channel_id, claims.username)
         raise Problem(403, "the sign-in session this stream was handed to has ended")
-    if claims.grant_id is None or services.access is None:
-        return claims, None
-    grant = await services.access.active_grant(claims.grant_id)
-    if grant is None:
-        logger.info("channel %d: stream token of %s refused: grant %s no longer active", channel_id,
-                    claims.username, claims.grant_id)
-        raise Problem(403, "the grant this stream was allowed under was revoked or has expired")
-    return claims, grant
+    return claims, await still_granted(services, claims.grant_id, claims.username, f"channel {channel_id}")
 
 
 @router.websocket("/live/{channel_id}/ws")
@@ -123,102 +115,44 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     services: ApiServices = websocket.app.state.services
     try:
         claims, grant = await _verify(services, token, channel_id)
-    except Problem as exc:
-        await websocket.close(code=WS_POLICY_VIOLATION, reason=(exc.detail or "")[:120])
-        return
-    username = claims.username
-    try:
         stream = await channel_stream(services, channel_id)
     except Problem as exc:
-        await websocket.close(code=WS_POLICY_VIOLATION if exc.status == 404 else 1011, reason=(exc.detail or "")[:120])
+        await refuse(websocket, exc)
         return
+    username = claims.username
     await websocket.accept()
     client = websocket.client.host if websocket.client else "?"
     consumer = stream.subscribe(f"ws:{username}@{client}")
     started = time.monotonic()
-    watcher = asyncio.create_task(_watch_client(websocket, consumer))
     watching = services.access.streams.watching(grant, consumer) if services.access else contextlib.nullcontext()
     try:
         with watching, services.sessions.streams.watching(claims.session_id, consumer):
-            await _send_stream(websocket, channel_id, stream, consumer)
-    except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            await send_hub_stream(websocket, consumer, lambda: stream_stats(channel_id, stream))
+    except CLOSED_SOCKET as exc:
         logger.debug("channel %d: WebSocket of %s closed: %s", channel_id, username, exc)
     finally:
-        watcher.cancel()
         stream.unsubscribe(consumer)
         await audit_channel(services, AuditAction.LIVE_STOP, username, channel_id, websocket, grant=claims.grant_id,
                             duration_s=round(time.monotonic() - started, 3), transport="websocket")
 
 
-async def _watch_client(websocket: WebSocket, consumer: Consumer) -> None:
-    """Read (and ignore) what the client sends, so that its leaving ends the consumer at once."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
-    consumer.offer(StreamEnd(CLIENT_LEFT))
-
-
-async def _send_stream(websocket: WebSocket, channel_id: int, stream: HubStream, consumer: Consumer) -> None:
-    last_stats = 0.0
-    async for item in consumer:
-        if isinstance(item, InitSegment):
-            parameters = item.parameters
-            await websocket.send_json({"type": "init", "mime": parameters.mime, "codec": parameters.codec.value,
-                                       "width": parameters.width, "height": parameters.height})
-            await websocket.send_bytes(item.data)
-        elif isinstance(item, StreamEnd):
-            if item.reason != CLIENT_LEFT:
-                await websocket.send_json({"type": "end", "reason": item.reason})
-                await websocket.close(code=1000)
-            return
-        else:
-            await websocket.send_bytes(item.data)
-        now = time.monotonic()
-        if now - last_stats >= STATS_INTERVAL:
-            last_stats = now
-            await websocket.send_text(stream_stats(channel_id, stream).model_dump_json())
-
-
-async def _hls_window(services: ApiServices, channel_id: int) -> HlsWindow:
-    key = stream_key(channel_id)
-    window = services.hls.get(key)
-    if window is None:
-        stream = await channel_stream(services, channel_id)
-        window = services.hls.start(key, stream.subscribe(f"hls:{channel_id}"))
-    window.touch()
-    return window
-
-
-@router.get("/live/{channel_id}/index.m3u8", response_class=Response,
-            responses={200: {"content": {"application/vnd.apple.mpegurl": {}}}})
+@router.get("/live/{channel_id}/index.m3u8", response_class=Response, responses=PLAYLIST_RESPONSES)
 async def hls_playlist(request: Request, services: Services, channel_id: ChannelPk, token: StreamToken) -> Response:
     await _verify(services, token, channel_id)
-    window = await _hls_window(services, channel_id)
-    if not window.segments and window.ended is None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(window.changed.wait(), FIRST_SEGMENT_TIMEOUT)
-    return Response(window.playlist(f"token={token}"), media_type="application/vnd.apple.mpegurl",
-                    headers={"Cache-Control": "no-cache"})
+    window = await hls_window(services.hls, stream_key(channel_id), lambda: channel_stream(services, channel_id),
+                              str(channel_id))
+    return await window_playlist(window, token)
 
 
-@router.get("/live/{channel_id}/init.mp4", response_class=Response, responses={200: {"content": {"video/mp4": {}}}})
+@router.get("/live/{channel_id}/init.mp4", response_class=Response, responses=INIT_RESPONSES)
 async def hls_init(services: Services, channel_id: ChannelPk, token: StreamToken) -> Response:
     await _verify(services, token, channel_id)
-    window = services.hls.get(stream_key(channel_id))
-    if window is None or window.init is None:
-        raise Problem(404, f"no HLS stream of channel {channel_id}; fetch the playlist first")
-    return Response(window.init.data, media_type="video/mp4")
+    return window_init(services.hls.get(stream_key(channel_id)), f"channel {channel_id}")
 
 
-@router.get("/live/{channel_id}/seg/{sequence}.m4s", response_class=Response,
-            responses={200: {"content": {"video/iso.segment": {}}}})
+@router.get("/live/{channel_id}/seg/{sequence}.m4s", response_class=Response, responses=SEGMENT_RESPONSES)
 async def hls_segment(
     services: Services, channel_id: ChannelPk, sequence: SegmentNumber, token: StreamToken
 ) -> Response:
     await _verify(services, token, channel_id)
-    window = services.hls.get(stream_key(channel_id))
-    segment = window.segment(sequence) if window is not None else None
-    if window is None or segment is None:
-        raise Problem(404, f"segment {sequence} of channel {channel_id} is not (or no longer) available")
-    window.touch()
-    return Response(segment.data, media_type="video/iso.segment")
+    return window_segment(services.hls.get(stream_key(channel_id)), sequence, f"channel {channel_id}")
