@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, case, func, select, tuple_
 
 from clearsight.access.channel_filter import scope_condition
 from clearsight.access.policy import ChannelScope
@@ -44,12 +44,12 @@ class ChannelFilter:
         return conditions
 
 
-def channel_count(conditions: list[ColumnElement[bool]]) -> Select[tuple[int]]:
+def channel_count(conditions: list[ColumnElement[bool]]) -> Select[int]:
     return select(func.count()).select_from(Channel).where(*conditions)
 
 
 def channel_page(conditions: list[ColumnElement[bool]], *, offset: int = 0, limit: int,
-                 after: tuple[str, str] | None = None) -> Select[tuple[Channel]]:
+                 after: tuple[str, str] | None = None) -> Select[Channel]:
     """The channels in list order, from `offset` or after the key `after` (never both)."""
     query = select(Channel).where(*conditions)
     if after is not None:
@@ -63,12 +63,13 @@ def devices_in_scope(scope: ChannelScope) -> ColumnElement[bool]:
     return Device.id.in_(select(Channel.device_id).where(scope_condition(scope)))
 
 
-def region_counts(scope: ChannelScope | None) -> Select[tuple[str, int, int]]:
+def region_counts(scope: ChannelScope | None) -> Select[str | None, int, int]:
     """Channels and online channels per region code (one pass; `roll_up` adds them to the ancestors)."""
     conditions: list[ColumnElement[bool]] = [Channel.region_code.is_not(None)]
     if scope is not None:
         conditions.append(scope_condition(scope))
-    return (select(Channel.region_code, func.count(), func.sum(case((Channel.online, 1), else_=0)))
+    online = func.sum(case((Channel.online, 1), else_=0), type_=Integer)
+    return (select(Channel.region_code, func.count(), online)
             .where(*conditions).group_by(Channel.region_code))
 
 

@@ -420,7 +420,8 @@ class RegistryStore:
         """The region tree, provinces first, with channel and online counts including descendants (counting
         only the channels `scope` admits, when given)."""
         async with self._sessions() as session:
-            per_code = [(code, channels, online) for code, channels, online in await session.execute(channel_query.region_counts(scope))]
+            result = await session.execute(channel_query.region_counts(scope))
+            per_code = [(code, channels, online) for code, channels, online in result if code is not None]
             regions = (await session.execute(
                 select(Region.code, Region.name, Region.level, Region.parent_code).order_by(Region.code))).all()
         counts = channel_query.roll_up(per_code)
