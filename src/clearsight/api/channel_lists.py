@@ -1,0 +1,70 @@
+"""Channel lists as the API pages them: by `offset` (with `total`) or by `cursor` (each page as cheap as the
+first; `total` only with `count=true`). Both `GET /channels` and `GET /devices/{id}/channels` answer here.
+
+A cursor is the last channel's (device ID, GB ID) — the list's order — as URL-safe base64 of a JSON pair.
+It holds no filter: the next request repeats them. Anything that does not decode is a 422.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from clearsight.access.policy import ChannelScope
+from clearsight.api.deps import ApiServices
+from clearsight.api.problems import VALIDATION_FAILED, Problem
+from clearsight.api.schemas import ChannelOut, ChannelPage
+from clearsight.registry.records import ChannelKey
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelListQuery:
+    """A channel list request's filters."""
+
+    device_id: str | None = None
+    online: bool | None = None
+    name: str | None = None
+    region: str | None = None
+    scope: ChannelScope | None = None
+
+
+def encode_cursor(key: ChannelKey) -> str:
+    raw = json.dumps([key.device_id, key.gb_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> ChannelKey:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise Problem(422, "cursor is not one this API handed out", type_=VALIDATION_FAILED,
+                      title="Request validation failed",
+                      extensions={"errors": [{"loc": ["query", "cursor"], "msg": "invalid cursor",
+                                              "type": "invalid_cursor"}]})
+    return ChannelKey(value[0], value[1])
+
+
+async def channel_page(services: ApiServices, query: ChannelListQuery, *, offset: int, limit: int,
+                       cursor: str | None, count: bool) -> ChannelPage:
+    if cursor is not None:
+        if offset:
+            raise Problem(422, "give either offset or cursor, not both", type_=VALIDATION_FAILED,
+                          title="Request validation failed")
+        page = await services.registry.list_channels_after(
+            decode_cursor(cursor), limit=limit, count=count, device_id=query.device_id, online=query.online,
+            name_contains=query.name, region=query.region, scope=query.scope)
+        return ChannelPage(total=page.total, offset=0, limit=limit,
+                           items=[ChannelOut.model_validate(c) for c in page.items],
+                           next_cursor=encode_cursor(page.next_after) if page.next_after else None)
+    counted = await services.registry.list_channels(
+        offset=offset, limit=limit, device_id=query.device_id, online=query.online, name_contains=query.name,
+        region=query.region, scope=query.scope)
+    items = [ChannelOut.model_validate(c) for c in counted.items]
+    more = bool(counted.items) and offset + len(counted.items) < counted.total
+    last = counted.items[-1] if counted.items else None
+    return ChannelPage(total=counted.total, offset=offset, limit=limit, items=items,
+                       next_cursor=encode_cursor(ChannelKey(last.device_id, last.gb_id)) if more and last else None)
