@@ -71,7 +71,8 @@ class AccessPlatform:
                 and channel.channel_class.rank <= GRANTED_UP_TO.rank)
 
 
-async def build_platform(engine: AsyncEngine) -> AccessPlatform:
+async def build_platform(engine: AsyncEngine, control: FakeControl | None = None) -> AccessPlatform:
+    """`control` answers the devices' side (default: every device offline for video)."""
     sessions = session_factory(engine)
     registry, users, store = RegistryStore(sessions), UserStore(sessions, FAST_HASHER), AccessStore(sessions)
     audit = InMemoryAuditLog()
@@ -101,8 +102,8 @@ async def build_platform(engine: AsyncEngine) -> AccessPlatform:
         NewGrant(actions=frozenset(Action), scope_kind=ScopeKind.REGION, scope_values=("3402",),
                  max_class=GRANTED_UP_TO, department_id=department.id), "admin", None)
     app = create_app(settings=ApiConfig(secret_key=SECRET, token_ttl=TOKEN_TTL), registry=registry, users=users,
-                     control=OfflineControl(), metrics_registry=CollectorRegistry(), db_ping=FakeDatabase().ping,
-                     audit_log=audit, audit_reader=audit, access=access, sessions=SessionStore(sessions),
-                     api_tokens=ApiTokenStore(sessions), static_dir=None)
+                     control=control or OfflineControl(), metrics_registry=CollectorRegistry(),
+                     db_ping=FakeDatabase().ping, audit_log=audit, audit_reader=audit, access=access,
+                     sessions=SessionStore(sessions), api_tokens=ApiTokenStore(sessions), static_dir=None)
     return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant, users,
                           SessionStore(sessions))
