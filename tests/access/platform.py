@@ -17,6 +17,7 @@ from clearsight.access.sessions import SessionStore
 from clearsight.access.store import AccessStore, NewGrant
 from clearsight.access.users import Role, UserStore
 from clearsight.api import ApiConfig, create_app
+from clearsight.api.ports import ExportsPort
 from clearsight.audit import InMemoryAuditLog
 from clearsight.db import session_factory
 from clearsight.media.hub import MediaSource
@@ -71,8 +72,9 @@ class AccessPlatform:
                 and channel.channel_class.rank <= GRANTED_UP_TO.rank)
 
 
-async def build_platform(engine: AsyncEngine, control: FakeControl | None = None) -> AccessPlatform:
-    """`control` answers the devices' side (default: every device offline for video)."""
+async def build_platform(engine: AsyncEngine, control: FakeControl | None = None,
+                         exports: ExportsPort | None = None) -> AccessPlatform:
+    """`control` answers the devices' side (default: every device offline for video); `exports` builds exports."""
     sessions = session_factory(engine)
     registry, users, store = RegistryStore(sessions), UserStore(sessions, FAST_HASHER), AccessStore(sessions)
     audit = InMemoryAuditLog()
@@ -104,6 +106,7 @@ async def build_platform(engine: AsyncEngine, control: FakeControl | None = None
     app = create_app(settings=ApiConfig(secret_key=SECRET, token_ttl=TOKEN_TTL), registry=registry, users=users,
                      control=control or OfflineControl(), metrics_registry=CollectorRegistry(),
                      db_ping=FakeDatabase().ping, audit_log=audit, audit_reader=audit, access=access,
-                     sessions=SessionStore(sessions), api_tokens=ApiTokenStore(sessions), static_dir=None)
+                     exports=exports, sessions=SessionStore(sessions), api_tokens=ApiTokenStore(sessions),
+                     static_dir=None)
     return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant, users,
                           SessionStore(sessions))

@@ -214,8 +214,10 @@ class RegistryStore:
             conditions.append(Device.name.icontains(name_contains, autoescape=True))
         if region is not None:
             prefix = _region_prefix(region)
+            # Through its channels: only those the caller may see count.
             in_channels = exists().where(
-                Channel.device_id == Device.id, Channel.region_code.startswith(prefix, autoescape=True)
+                Channel.device_id == Device.id, Channel.region_code.startswith(prefix, autoescape=True),
+                *([scope_condition(scope)] if scope is not None else []),
             )
             conditions.append(Device.id.startswith(prefix, autoescape=True) | in_channels)
         async with self._sessions() as session:
