@@ -11,7 +11,7 @@ Each term is written so that an index serves it (migration 0008, docs/benchmarks
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, false, func, or_
 
 from clearsight.access.policy import ChannelScope, ScopeClause, ScopeKind
 from clearsight.registry.models import Channel
@@ -52,15 +52,21 @@ def region_subtree(prefix: str) -> ColumnElement[bool]:
     if not (prefix.isascii() and prefix.isdigit()):
         return Channel.region_code.startswith(prefix, autoescape=True)
     upper = _next_digit_string(prefix)
-    lower = Channel.region_code >= prefix
-    return lower if upper is None else and_(lower, Channel.region_code < upper)
+    in_range = Channel.region_code >= prefix
+    if upper is not None:
+        in_range = and_(in_range, Channel.region_code < upper)
+    if prefix.endswith("9"):
+        # ["3499", "3500") also holds "35" and "350", the shorter prefixes of the bound: the only strangers.
+        in_range = and_(in_range, func.length(Channel.region_code) >= len(prefix))
+    return in_range
 
 
 def _next_digit_string(prefix: str) -> str | None:
     """The least digit string of the same length above `prefix` ("3409" → "3410"), None after "99…9".
 
-    Every digit string starting with `prefix` lies in [prefix, next) and no other does, in any collation
-    that orders digits as digits (byte order on SQLite, the database collation on PostgreSQL).
+    Every digit string starting with `prefix` lies in [prefix, next), in any collation that orders digits
+    as digits (byte order on SQLite, the database collation on PostgreSQL). The only others in it are
+    prefixes of `next` shorter than `prefix`, which exist only when `prefix` ends in 9 (a carry).
     """
     if set(prefix) == {"9"}:
         return None
