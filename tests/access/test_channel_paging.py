@@ -60,3 +60,11 @@ async def test_count_on_a_cursor_page_and_bad_cursors(client: httpx.AsyncClient)
         assert problem["type"].endswith("validation-failed")
     both = await client.get("/api/v1/channels", params={"cursor": first["next_cursor"], "offset": 2}, headers=headers)
     assert_problem(both, 422)
+
+
+async def test_the_first_page_may_skip_its_count(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
+    headers = await bearer(client, "admin")
+    counted = (await client.get("/api/v1/channels", params={"limit": 3}, headers=headers)).json()
+    uncounted = (await client.get("/api/v1/channels", params={"limit": 3, "count": "false"}, headers=headers)).json()
+    assert uncounted["total"] is None and counted["total"] == len(platform.channels)
+    assert uncounted["items"] == counted["items"] and uncounted["next_cursor"] == counted["next_cursor"]

@@ -1,5 +1,6 @@
 """Channel lists as the API pages them: by `offset` (with `total`) or by `cursor` (each page as cheap as the
-first; `total` only with `count=true`). Both `GET /channels` and `GET /devices/{id}/channels` answer here.
+first; `total` only with `count=true`; the first page may skip its count with `count=false`). Both
+`GET /channels` and `GET /devices/{id}/channels` answer here.
 
 A cursor is the last channel's (device ID, GB ID) — the list's order — as URL-safe base64 of a JSON pair.
 It holds no filter: the next request repeats them. Anything that does not decode is a 422.
@@ -49,13 +50,15 @@ def decode_cursor(cursor: str) -> ChannelKey:
 
 
 async def channel_page(services: ApiServices, query: ChannelListQuery, *, offset: int, limit: int,
-                       cursor: str | None, count: bool) -> ChannelPage:
-    if cursor is not None:
-        if offset:
-            raise Problem(422, "give either offset or cursor, not both", type_=VALIDATION_FAILED,
-                          title="Request validation failed")
+                       cursor: str | None, count: bool | None) -> ChannelPage:
+    """A page by cursor (or the first page without a count), else by offset with `total`."""
+    if cursor is not None and offset:
+        raise Problem(422, "give either offset or cursor, not both", type_=VALIDATION_FAILED,
+                      title="Request validation failed")
+    if cursor is not None or (offset == 0 and count is False):
+        after = decode_cursor(cursor) if cursor is not None else None
         page = await services.registry.list_channels_after(
-            decode_cursor(cursor), limit=limit, count=count, device_id=query.device_id, online=query.online,
+            after, limit=limit, count=bool(count), device_id=query.device_id, online=query.online,
             name_contains=query.name, region=query.region, scope=query.scope)
         return ChannelPage(total=page.total, offset=0, limit=limit,
                            items=[ChannelOut.model_validate(c) for c in page.items],

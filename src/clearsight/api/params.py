@@ -34,8 +34,10 @@ Cursor = Annotated[
     Query(min_length=1, max_length=MAX_CURSOR,
           description="Continue after the page that answered this `next_cursor` (instead of `offset`)."),
 ]
-CountWithCursor = Annotated[
-    bool, Query(description="With `cursor`: count every match (`total`); pages without a cursor always count.")
+CountMatches = Annotated[
+    bool | None,
+    Query(description="Count every match (`total`). Default: true without `cursor`, false with one; false on "
+                      "the first page saves the count (an `offset` page after the first always counts)."),
 ]
 DeviceIdFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_DEVICE_ID)]
 

@@ -13,7 +13,7 @@ from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
     ChannelPk,
-    CountWithCursor,
+    CountMatches,
     Cursor,
     DeviceIdFilter,
     Limit,
@@ -48,7 +48,7 @@ async def list_channels(
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-    count: CountWithCursor = False,
+    count: CountMatches = None,
     device_id: DeviceIdFilter = None,
     online: OnlineFilter = None,
     name: NameFilter = None,

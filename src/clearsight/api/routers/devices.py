@@ -11,7 +11,7 @@ from clearsight.api.channel_lists import ChannelListQuery, channel_page
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
-    CountWithCursor,
+    CountMatches,
     Cursor,
     DeviceId,
     Limit,
@@ -104,7 +104,7 @@ async def list_device_channels(
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-    count: CountWithCursor = False,
+    count: CountMatches = None,
     online: OnlineFilter = None,
     name: NameFilter = None,
     region: RegionFilter = None,
