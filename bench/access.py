@@ -11,6 +11,7 @@ and 20 % for a user, a few with hours of day, an end date or revoked.
 Then for a sample of users of different departments, each request is timed as the API serves it:
 `AccessControl.subject` + `AccessControl.scope` (what `api/channel_access.py: list_scope` does), then
 - page 1 (`RegistryStore.list_channels(offset=0, …)`: the page and the count, as `GET /channels` without cursor),
+  and page 1 without the count (`list_channels_after(None, …)`, as `GET /channels?count=false`),
 - a middle and the last page by cursor (`list_channels_after(key, …)`, as `GET /channels?cursor=…`, no count),
 - the same middle and last pages by offset (the older `?offset=` paging, still served, with its count),
 at limits 50 and 100, plus `region_tree(scope=…)` and the first page of `list_devices(scope=…)`; each
@@ -183,13 +184,21 @@ async def populate(sessions: Any, channels: int, grants: int, rng: random.Random
     return {"departments": homes}
 
 
+CPU_TIMES: dict[int, list[float]] = {}  # id(latency list) -> the process CPU time of each request
+
+
 async def _time(repeat: int, call: Callable[[], Awaitable[Any]]) -> tuple[list[float], Any]:
+    """Wall time per request; the process's CPU time per request (SQLite runs in aiosqlite's thread of this
+    process, so it counts) goes to CPU_TIMES: on a loaded machine it is what the request costs on a free core."""
     latencies: list[float] = []
+    cpu: list[float] = []
     result = None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = await call()
         latencies.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    CPU_TIMES[id(latencies)] = cpu
     return latencies, result
 
 
@@ -245,9 +254,10 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
         return subject, await access.scope(subject)
 
     results: dict[str, list[float]] = {}
+    cpu_results: dict[str, list[float]] = {}
     slowest: tuple[float, ChannelScope, ChannelKey | None, int] | None = None
-    labels = [f"{kind}/{limit}" for limit in (50, 100) for kind in ("page 1", "cur mid", "cur last", "off mid",
-                                                                     "off last")]
+    labels = [f"{kind}/{limit}" for limit in (50, 100) for kind in ("page 1", "p1 nocount", "cur mid", "cur last",
+                                                                     "off mid", "off last")]
     print(f"{'user':>6} {'dept':>4} {'grants':>6} {'clauses':>7} {'visible':>8} {'scope':>6}  "
           + " ".join(f"{label:>12}" for label in labels) + f" {'tree':>7} {'devices':>7}   (p50 ms)")
     for user_id in users:
@@ -256,6 +266,7 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
         own = await access.store.grants_for(subject, access.now())
         scope_lat, _ = await _time(repeat, lambda u=user_id: scope_of(u))  # type: ignore[misc]
         results.setdefault("scope (subject + grants + visible_scope)", []).extend(scope_lat)
+        cpu_results.setdefault("scope (subject + grants + visible_scope)", []).extend(CPU_TIMES[id(scope_lat)])
         total = (await registry.list_channels(offset=0, limit=1, scope=scope)).total
         cells = []
         for limit in (50, 100):
@@ -267,6 +278,11 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
                 _, s = await scope_of(u)
                 return await registry.list_channels(offset=0, limit=lim, scope=s)
             cases.append((f"page 1 (page + count), limit {limit}", first))
+
+            async def first_uncounted(u: int = user_id, lim: int = limit) -> Any:
+                _, s = await scope_of(u)
+                return await registry.list_channels_after(None, limit=lim, scope=s)
+            cases.append((f"page 1 without count (count=false), limit {limit}", first_uncounted))
             for label, offset in (("middle", middle), ("last", last_offset)):
                 key = await _key_before(registry, scope, offset)
 
@@ -281,10 +297,11 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
                 cases.append((f"offset (older paging), {label} page, limit {limit}", by_offset))
                 if label == "last":
                     last_key = key
-            ordered = [cases[0], cases[1], cases[3], cases[2], cases[4]]
+            ordered = [cases[0], cases[1], cases[2], cases[4], cases[3], cases[5]]
             for label, call in ordered:
                 lat, _ = await _time(repeat, call)
                 results.setdefault(label, []).extend(lat)
+                cpu_results.setdefault(label, []).extend(CPU_TIMES[id(lat)])
                 cells.append(_percentile(lat, 0.5))
                 p99 = _percentile(lat, 0.99)
                 if label.startswith("cursor") and (slowest is None or p99 > slowest[0]):
@@ -295,6 +312,7 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
             return await registry.region_tree(scope=s)
         lat, _ = await _time(max(3, repeat // 4), tree)
         results.setdefault("region tree (counts filtered)", []).extend(lat)
+        cpu_results.setdefault("region tree (counts filtered)", []).extend(CPU_TIMES[id(lat)])
         cells.append(_percentile(lat, 0.5))
 
         async def devices(u: int = user_id) -> Any:
@@ -302,16 +320,19 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
             return await registry.list_devices(offset=0, limit=50, scope=s)
         lat, _ = await _time(max(3, repeat // 4), devices)
         results.setdefault("device list, page 1, limit 50", []).extend(lat)
+        cpu_results.setdefault("device list, page 1, limit 50", []).extend(CPU_TIMES[id(lat)])
         cells.append(_percentile(lat, 0.5))
         print(f"{user_id:>6} {subject.department_id:>4} {len(own):>6} {len(scope.clauses):>7} {total:>8} "
               f"{_percentile(scope_lat, 0.5) * 1000:>6.1f}  " + " ".join(f"{c * 1000:>12.1f}" for c in cells[:-2])
               + f" {cells[-2] * 1000:>7.1f} {cells[-1] * 1000:>7.1f}", flush=True)
 
     print(f"\nall sampled users ({len(users)}), {repeat} requests each per case (request = scope + query):")
-    print(f"{'case':<52} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"{'case':<52} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU p50':>8} {'CPU p99':>8}")
     for label, lat in results.items():
+        cpu = cpu_results[label]
         print(f"{label:<52} {len(lat):>8} {_percentile(lat, 0.5) * 1000:>8.1f} "
-              f"{_percentile(lat, 0.99) * 1000:>8.1f} {max(lat) * 1000:>8.1f}")
+              f"{_percentile(lat, 0.99) * 1000:>8.1f} {max(lat) * 1000:>8.1f} "
+              f"{_percentile(cpu, 0.5) * 1000:>8.1f} {_percentile(cpu, 0.99) * 1000:>8.1f}")
     # the unfiltered list (an administrator) for comparison
     lat, _ = await _time(repeat, lambda: registry.list_channels(offset=0, limit=50))
     print(f"{'administrator (no scope), page 1, limit 50':<52} {len(lat):>8} "
