@@ -3,27 +3,13 @@ cheap as the first, `total` only when asked for."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.access.platform import DEVICE_ID, AccessPlatform, build_platform
-from tests.api.session import BASE_URL, assert_problem, bearer
-
-
-@pytest.fixture
-async def platform(db_engine: AsyncEngine) -> AccessPlatform:
-    return await build_platform(db_engine)
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
+from tests.access.platform import DEVICE_ID, AccessPlatform
+from tests.api.session import assert_problem, bearer
 
 
 async def _walk(client: httpx.AsyncClient, url: str, headers: dict[str, str], limit: int) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clearsight.registry.records import ChannelRecordIn
 from tests.access.platform import DEVICE_ID, AccessPlatform, build_platform
-from tests.api.session import BASE_URL, assert_problem, bearer
+from tests.api.session import assert_problem, bearer
 
 OUTSIDE_DEVICE = "35010000001320000009"  # all its channels in region 3501, outside the department's grant
 
@@ -27,13 +26,6 @@ async def platform(db_engine: AsyncEngine) -> AccessPlatform:
         OUTSIDE_DEVICE, [ChannelRecordIn(gb_id=f"3501000000131000{n:04d}", civil_code="35010000") for n in range(3)],
         [])
     return platform
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
 
 
 async def test_device_list_holds_only_devices_with_a_visible_channel(client: httpx.AsyncClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from clearsight.access.store import NewGrant
 from clearsight.export.records import ExportRecord, ExportState
 from clearsight.registry.records import Page
 from tests.access.platform import AccessPlatform, build_platform
-from tests.api.session import BASE_URL, assert_problem, bearer
+from tests.api.session import assert_problem, bearer
 
 EXPORTS = "/api/v1/exports"
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -73,13 +73,6 @@ def exports(tmp_path: Path) -> FinishedExports:
 @pytest.fixture
 async def platform(db_engine: AsyncEngine, exports: FinishedExports) -> AccessPlatform:
     return await build_platform(db_engine, exports=exports)
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
 
 
 def _body(channels: list[int]) -> dict[str, Any]:

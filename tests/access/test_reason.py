@@ -16,7 +16,7 @@ from clearsight.media.es import EsFrame
 from clearsight.media.hub import MediaSource
 from tests.access.platform import AccessPlatform, MatrixChannel, build_platform
 from tests.api.fakes import FakeControl
-from tests.api.session import BASE_URL, assert_problem, bearer
+from tests.api.session import assert_problem, bearer
 from tests.recording.fake_stream import ClipSource
 from tests.recording.samples import make_clip
 
@@ -36,15 +36,9 @@ class StreamingControl(FakeControl):
 
 
 @pytest.fixture
-async def platform(db_engine: AsyncEngine) -> AccessPlatform:
-    return await build_platform(db_engine, StreamingControl())
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
+async def platform(db_engine: AsyncEngine) -> AsyncIterator[AccessPlatform]:
+    platform = await build_platform(db_engine, StreamingControl())
+    yield platform
     await platform.app.state.services.hub.close()
 
 
