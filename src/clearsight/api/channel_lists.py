@@ -11,24 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 
 from clearsight.access.policy import ChannelScope
 from clearsight.api.deps import ApiServices
 from clearsight.api.problems import VALIDATION_FAILED, Problem
 from clearsight.api.schemas import ChannelOut, ChannelPage
 from clearsight.registry.records import ChannelKey
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelListQuery:
-    """A channel list request's filters."""
-
-    device_id: str | None = None
-    online: bool | None = None
-    name: str | None = None
-    region: str | None = None
-    scope: ChannelScope | None = None
 
 
 def encode_cursor(key: ChannelKey) -> str:
@@ -49,23 +37,25 @@ def decode_cursor(cursor: str) -> ChannelKey:
     return ChannelKey(value[0], value[1])
 
 
-async def channel_page(services: ApiServices, query: ChannelListQuery, *, offset: int, limit: int,
-                       cursor: str | None, count: bool | None) -> ChannelPage:
-    """A page by cursor (or the first page without a count), else by offset with `total`."""
+async def channel_page(services: ApiServices, *, offset: int, limit: int, cursor: str | None, count: bool | None,
+                       device_id: str | None, online: bool | None, name: str | None, region: str | None,
+                       scope: ChannelScope | None) -> ChannelPage:
+    """A page by cursor (or the first page without a count), else by offset with `total`; the channels
+    matching the filters that `scope` (the caller's, None: all) admits."""
     if cursor is not None and offset:
         raise Problem(422, "give either offset or cursor, not both", type_=VALIDATION_FAILED,
                       title="Request validation failed")
     if cursor is not None or (offset == 0 and count is False):
         after = decode_cursor(cursor) if cursor is not None else None
         page = await services.registry.list_channels_after(
-            after, limit=limit, count=bool(count), device_id=query.device_id, online=query.online,
-            name_contains=query.name, region=query.region, scope=query.scope)
+            after, limit=limit, count=bool(count), device_id=device_id, online=online, name_contains=name,
+            region=region, scope=scope)
         return ChannelPage(total=page.total, offset=0, limit=limit,
                            items=[ChannelOut.model_validate(c) for c in page.items],
                            next_cursor=encode_cursor(page.next_after) if page.next_after else None)
     counted = await services.registry.list_channels(
-        offset=offset, limit=limit, device_id=query.device_id, online=query.online, name_contains=query.name,
-        region=query.region, scope=query.scope)
+        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region,
+        scope=scope)
     items = [ChannelOut.model_validate(c) for c in counted.items]
     more = bool(counted.items) and offset + len(counted.items) < counted.total
     last = counted.items[-1] if counted.items else None

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from clearsight.api.auditing import audit_channel
 from clearsight.api.channel_access import PtzAccess, channel_facts, list_scope
-from clearsight.api.channel_lists import ChannelListQuery, channel_page
+from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
@@ -55,8 +55,8 @@ async def list_channels(
     region: RegionFilter = None,
 ) -> ChannelPage:
     """The channels the caller may see (filtered by their grants in the query), by `offset` or by `cursor`."""
-    query = ChannelListQuery(device_id, online, name, region, await list_scope(services, user))
-    return await channel_page(services, query, offset=offset, limit=limit, cursor=cursor, count=count)
+    return await channel_page(services, offset=offset, limit=limit, cursor=cursor, count=count, device_id=device_id,
+                              online=online, name=name, region=region, scope=await list_scope(services, user))
 
 
 @router.get("/{channel_id}")

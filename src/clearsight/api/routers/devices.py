@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter
 
 from clearsight.api.channel_access import list_scope
-from clearsight.api.channel_lists import ChannelListQuery, channel_page
+from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
@@ -111,8 +111,8 @@ async def list_device_channels(
 ) -> ChannelPage:
     """The device's channels that the caller may see (404 for a device they see no channel of)."""
     await _visible_device(services, user, device_id)
-    query = ChannelListQuery(device_id, online, name, region, await list_scope(services, user))
-    return await channel_page(services, query, offset=offset, limit=limit, cursor=cursor, count=count)
+    return await channel_page(services, offset=offset, limit=limit, cursor=cursor, count=count, device_id=device_id,
+                              online=online, name=name, region=region, scope=await list_scope(services, user))
 
 
 @router.post("/{device_id}/catalog/refresh", status_code=202)
