@@ -3,6 +3,7 @@ cheap as the first, `total` only when asked for."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -40,7 +41,8 @@ async def test_count_on_a_cursor_page_and_bad_cursors(client: httpx.AsyncClient)
     counted = (await client.get("/api/v1/channels", params={"limit": 2, "cursor": first["next_cursor"],
                                                             "count": "true"}, headers=headers)).json()
     assert counted["total"] == first["total"] and len(counted["items"]) == 2
-    for cursor in ("nonsense", "W10", "WyJhIl0"):  # not base64 JSON, [], ["a"]
+    surrogate = base64.urlsafe_b64encode(b'["\\ud800","x"]').decode()
+    for cursor in ("nonsense", "W10", "WyJhIl0", "ä", surrogate):  # not base64 JSON, [], ["a"], a lone surrogate
         problem = assert_problem(await client.get("/api/v1/channels", params={"cursor": cursor}, headers=headers),
                                  422)
         assert problem["type"].endswith("validation-failed")

@@ -18,6 +18,8 @@ from clearsight.api.problems import VALIDATION_FAILED, Problem
 from clearsight.api.schemas import ChannelOut, ChannelPage
 from clearsight.registry.records import ChannelKey
 
+MAX_KEY_PART = 64  # characters of a device or GB ID in a cursor (the columns hold 20)
+
 
 def encode_cursor(key: ChannelKey) -> str:
     raw = json.dumps([key.device_id, key.gb_id], separators=(",", ":")).encode()
@@ -29,12 +31,23 @@ def decode_cursor(cursor: str) -> ChannelKey:
         value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         value = None
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+    if not (isinstance(value, list) and len(value) == 2 and all(_key_part(v) for v in value)):
         raise Problem(422, "cursor is not one this API handed out", type_=VALIDATION_FAILED,
                       title="Request validation failed",
                       extensions={"errors": [{"loc": ["query", "cursor"], "msg": "invalid cursor",
                                               "type": "invalid_cursor"}]})
     return ChannelKey(value[0], value[1])
+
+
+def _key_part(value: object) -> bool:
+    """A device or GB ID as a cursor may hold it: a string of at most MAX_KEY_PART characters, valid UTF-8."""
+    if not isinstance(value, str) or len(value) > MAX_KEY_PART:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in the JSON)
+        return False
+    return True
 
 
 async def channel_page(services: ApiServices, *, offset: int, limit: int, cursor: str | None, count: bool | None,
