@@ -9,10 +9,14 @@ county), a quarter business groups (1–5), a quarter channel lists (10–200 ch
 and 20 % for a user, a few with hours of day, an end date or revoked.
 
 Then for a sample of users of different departments, each request is timed as the API serves it:
-`AccessControl.subject` + `AccessControl.scope` (what `api/channel_access.py: list_scope` does) and
-`RegistryStore.list_channels(scope=…)` for page 1, a middle page and the last page at limits 50 and 100,
-and `RegistryStore.region_tree(scope=…)`; each --repeat times. Prints p50/p99 per case, the query plan of
-the slowest list query, and the machine. Nothing is asserted: figures go to docs/benchmarks.md.
+`AccessControl.subject` + `AccessControl.scope` (what `api/channel_access.py: list_scope` does), then
+- page 1 (`RegistryStore.list_channels(offset=0, …)`: the page and the count, as `GET /channels` without cursor),
+  and page 1 without the count (`list_channels_after(None, …)`, as `GET /channels?count=false`),
+- a middle and the last page by cursor (`list_channels_after(key, …)`, as `GET /channels?cursor=…`, no count),
+- the same middle and last pages by offset (the older `?offset=` paging, still served, with its count),
+at limits 50 and 100, plus `region_tree(scope=…)` and the first page of `list_devices(scope=…)`; each
+--repeat times. Prints p50/p99 per case, the query plans of the slowest cursor case, and the machine.
+Nothing is asserted: figures go to docs/benchmarks.md.
 
     .venv/bin/python bench/access.py
     .venv/bin/python bench/access.py --database-url postgresql+psycopg://postgres@127.0.0.1:55432/clearsight_test
@@ -49,7 +53,9 @@ from clearsight.access.service import AccessControl  # noqa: E402
 from clearsight.access.store import AccessStore  # noqa: E402
 from clearsight.cli import run_async  # noqa: E402
 from clearsight.db import create_engine, session_factory, upgrade_database  # noqa: E402
+from clearsight.registry.channel_query import channel_page  # noqa: E402
 from clearsight.registry.models import Channel, Department, Device, Region, User, utc_now  # noqa: E402
+from clearsight.registry.records import ChannelKey  # noqa: E402
 from clearsight.registry.store import RegistryStore  # noqa: E402
 
 PROVINCES = ("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41")
@@ -178,33 +184,46 @@ async def populate(sessions: Any, channels: int, grants: int, rng: random.Random
     return {"departments": homes}
 
 
+CPU_TIMES: dict[int, list[float]] = {}  # id(latency list) -> the process CPU time of each request
+
+
 async def _time(repeat: int, call: Callable[[], Awaitable[Any]]) -> tuple[list[float], Any]:
+    """Wall time per request; the process's CPU time per request (SQLite runs in aiosqlite's thread of this
+    process, so it counts) goes to CPU_TIMES: on a loaded machine it is what the request costs on a free core."""
     latencies: list[float] = []
+    cpu: list[float] = []
     result = None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = await call()
         latencies.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    CPU_TIMES[id(latencies)] = cpu
     return latencies, result
 
 
-def _list_query(scope: ChannelScope, offset: int, limit: int) -> Any:
-    """The same SELECT as `RegistryStore.list_channels` (for EXPLAIN)."""
-    return (select(Channel).where(scope_condition(scope)).order_by(Channel.device_id, Channel.gb_id)
-            .offset(offset).limit(limit))
-
-
-async def _explain(engine: Any, scope: ChannelScope, offset: int, limit: int) -> None:
-    queries = {"count": select(func.count()).select_from(Channel).where(scope_condition(scope)),
-               "page": _list_query(scope, offset, limit)}
+async def _explain(engine: Any, scope: ChannelScope, after: ChannelKey | None, limit: int) -> None:
+    conditions = [scope_condition(scope)]
+    key = (after.device_id, after.gb_id) if after is not None else None
+    queries = {"count": select(func.count()).select_from(Channel).where(*conditions),
+               "page 1": channel_page(conditions, limit=limit + 1),
+               "cursor page": channel_page(conditions, limit=limit + 1, after=key)}
     async with engine.connect() as connection:
         for label, query in queries.items():
             compiled = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
             prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
             rows = (await connection.execute(text(prefix + str(compiled)))).all()
-            print(f"-- plan of the {label} query (offset {offset}, limit {limit}):")
+            print(f"-- plan of the {label} query (limit {limit}):")
             for row in rows:
                 print("   ", row[-1])
+
+
+async def _key_before(registry: RegistryStore, scope: ChannelScope, offset: int) -> ChannelKey | None:
+    """The key a cursor for the page at `offset` holds (the last channel of the page before)."""
+    if offset == 0:
+        return None
+    row = (await registry.list_channels(offset=offset - 1, limit=1, scope=scope)).items[0]
+    return ChannelKey(row.device_id, row.gb_id)
 
 
 async def bench(database_url: str, channels: int, grants: int, sample: int, repeat: int, seed: int) -> None:
@@ -235,56 +254,92 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
         return subject, await access.scope(subject)
 
     results: dict[str, list[float]] = {}
-    slowest: tuple[float, ChannelScope, int, int] | None = None
-    print(f"{'user':>6} {'dept':>4} {'grants':>6} {'clauses':>7} {'visible':>8}  "
-          f"{'scope p50':>9}  {'page 1/50':>9} {'mid/50':>9} {'last/50':>9} {'page 1/100':>10} {'mid/100':>9} "
-          f"{'last/100':>9} {'tree':>9}   (p50 ms; request = scope + query)")
+    cpu_results: dict[str, list[float]] = {}
+    slowest: tuple[float, ChannelScope, ChannelKey | None, int] | None = None
+    labels = [f"{kind}/{limit}" for limit in (50, 100) for kind in ("page 1", "p1 nocount", "cur mid", "cur last",
+                                                                     "off mid", "off last")]
+    print(f"{'user':>6} {'dept':>4} {'grants':>6} {'clauses':>7} {'visible':>8} {'scope':>6}  "
+          + " ".join(f"{label:>12}" for label in labels) + f" {'tree':>7} {'devices':>7}   (p50 ms)")
     for user_id in users:
         subject, scope = await scope_of(user_id)
         assert scope is not None
         own = await access.store.grants_for(subject, access.now())
         scope_lat, _ = await _time(repeat, lambda u=user_id: scope_of(u))  # type: ignore[misc]
         results.setdefault("scope (subject + grants + visible_scope)", []).extend(scope_lat)
-        first = await registry.list_channels(offset=0, limit=50, scope=scope)
-        total = first.total
+        cpu_results.setdefault("scope (subject + grants + visible_scope)", []).extend(CPU_TIMES[id(scope_lat)])
+        total = (await registry.list_channels(offset=0, limit=1, scope=scope)).total
         cells = []
         for limit in (50, 100):
             last_offset = max(0, (total - 1) // limit * limit)
             middle = (total // 2) // limit * limit
-            for label, offset in (("page 1", 0), ("middle", middle), ("last", last_offset)):
-                async def request(u: int = user_id, o: int = offset, lim: int = limit) -> Any:
+            cases: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
+
+            async def first(u: int = user_id, lim: int = limit) -> Any:
+                _, s = await scope_of(u)
+                return await registry.list_channels(offset=0, limit=lim, scope=s)
+            cases.append((f"page 1 (page + count), limit {limit}", first))
+
+            async def first_uncounted(u: int = user_id, lim: int = limit) -> Any:
+                _, s = await scope_of(u)
+                return await registry.list_channels_after(None, limit=lim, scope=s)
+            cases.append((f"page 1 without count (count=false), limit {limit}", first_uncounted))
+            for label, offset in (("middle", middle), ("last", last_offset)):
+                key = await _key_before(registry, scope, offset)
+
+                async def by_cursor(u: int = user_id, k: ChannelKey | None = key, lim: int = limit) -> Any:
+                    _, s = await scope_of(u)
+                    return await registry.list_channels_after(k, limit=lim, scope=s)
+                cases.append((f"cursor, {label} page, limit {limit}", by_cursor))
+
+                async def by_offset(u: int = user_id, o: int = offset, lim: int = limit) -> Any:
                     _, s = await scope_of(u)
                     return await registry.list_channels(offset=o, limit=lim, scope=s)
-                lat, _ = await _time(repeat, request)
-                results.setdefault(f"list_channels {label}, limit {limit}", []).extend(lat)
+                cases.append((f"offset (older paging), {label} page, limit {limit}", by_offset))
+                if label == "last":
+                    last_key = key
+            ordered = [cases[0], cases[1], cases[2], cases[4], cases[3], cases[5]]
+            for label, call in ordered:
+                lat, _ = await _time(repeat, call)
+                results.setdefault(label, []).extend(lat)
+                cpu_results.setdefault(label, []).extend(CPU_TIMES[id(lat)])
                 cells.append(_percentile(lat, 0.5))
                 p99 = _percentile(lat, 0.99)
-                if slowest is None or p99 > slowest[0]:
-                    slowest = (p99, scope, offset, limit)
+                if label.startswith("cursor") and (slowest is None or p99 > slowest[0]):
+                    slowest = (p99, scope, last_key, limit)
 
         async def tree(u: int = user_id) -> Any:
             _, s = await scope_of(u)
             return await registry.region_tree(scope=s)
         lat, _ = await _time(max(3, repeat // 4), tree)
-        results.setdefault("region_tree", []).extend(lat)
+        results.setdefault("region tree (counts filtered)", []).extend(lat)
+        cpu_results.setdefault("region tree (counts filtered)", []).extend(CPU_TIMES[id(lat)])
         cells.append(_percentile(lat, 0.5))
-        print(f"{user_id:>6} {subject.department_id:>4} {len(own):>6} {len(scope.clauses):>7} {total:>8}  "
-              f"{_percentile(scope_lat, 0.5) * 1000:>9.2f}  "
-              + " ".join(f"{c * 1000:>9.1f}" if i != 3 else f"{c * 1000:>10.1f}" for i, c in enumerate(cells)),
-              flush=True)
 
-    print(f"\nall sampled users ({len(users)}), {repeat} requests each per case:")
-    print(f"{'case':<44} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        async def devices(u: int = user_id) -> Any:
+            _, s = await scope_of(u)
+            return await registry.list_devices(offset=0, limit=50, scope=s)
+        lat, _ = await _time(max(3, repeat // 4), devices)
+        results.setdefault("device list, page 1, limit 50", []).extend(lat)
+        cpu_results.setdefault("device list, page 1, limit 50", []).extend(CPU_TIMES[id(lat)])
+        cells.append(_percentile(lat, 0.5))
+        print(f"{user_id:>6} {subject.department_id:>4} {len(own):>6} {len(scope.clauses):>7} {total:>8} "
+              f"{_percentile(scope_lat, 0.5) * 1000:>6.1f}  " + " ".join(f"{c * 1000:>12.1f}" for c in cells[:-2])
+              + f" {cells[-2] * 1000:>7.1f} {cells[-1] * 1000:>7.1f}", flush=True)
+
+    print(f"\nall sampled users ({len(users)}), {repeat} requests each per case (request = scope + query):")
+    print(f"{'case':<52} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU p50':>8} {'CPU p99':>8}")
     for label, lat in results.items():
-        print(f"{label:<44} {len(lat):>8} {_percentile(lat, 0.5) * 1000:>8.1f} "
-              f"{_percentile(lat, 0.99) * 1000:>8.1f} {max(lat) * 1000:>8.1f}")
+        cpu = cpu_results[label]
+        print(f"{label:<52} {len(lat):>8} {_percentile(lat, 0.5) * 1000:>8.1f} "
+              f"{_percentile(lat, 0.99) * 1000:>8.1f} {max(lat) * 1000:>8.1f} "
+              f"{_percentile(cpu, 0.5) * 1000:>8.1f} {_percentile(cpu, 0.99) * 1000:>8.1f}")
     # the unfiltered list (an administrator) for comparison
-    lat, _ = await _time(repeat, lambda: registry.list_channels(offset=channels - 50, limit=50))
-    print(f"{'administrator (no scope), last page, limit 50':<44} {len(lat):>8} "
+    lat, _ = await _time(repeat, lambda: registry.list_channels(offset=0, limit=50))
+    print(f"{'administrator (no scope), page 1, limit 50':<52} {len(lat):>8} "
           f"{_percentile(lat, 0.5) * 1000:>8.1f} "
           f"{_percentile(lat, 0.99) * 1000:>8.1f} {max(lat) * 1000:>8.1f}")
     if slowest is not None:
-        print(f"\nslowest case: p99 {slowest[0] * 1000:.1f} ms")
+        print(f"\nslowest cursor case: p99 {slowest[0] * 1000:.1f} ms")
         await _explain(engine, slowest[1], slowest[2], slowest[3])
     await engine.dispose()
 

@@ -17,6 +17,7 @@ from clearsight.access.sessions import SessionStore
 from clearsight.access.store import AccessStore, NewGrant
 from clearsight.access.users import Role, UserStore
 from clearsight.api import ApiConfig, create_app
+from clearsight.api.ports import ExportsPort
 from clearsight.audit import InMemoryAuditLog
 from clearsight.db import session_factory
 from clearsight.media.hub import MediaSource
@@ -72,7 +73,9 @@ class AccessPlatform:
                 and channel.channel_class.rank <= GRANTED_UP_TO.rank)
 
 
-async def build_platform(engine: AsyncEngine) -> AccessPlatform:
+async def build_platform(engine: AsyncEngine, control: FakeControl | None = None,
+                         exports: ExportsPort | None = None) -> AccessPlatform:
+    """`control` answers the devices' side (default: every device offline for video); `exports` builds exports."""
     sessions = session_factory(engine)
     registry, users, store = RegistryStore(sessions), UserStore(sessions, FAST_HASHER), AccessStore(sessions)
     audit = InMemoryAuditLog()
@@ -102,9 +105,10 @@ async def build_platform(engine: AsyncEngine) -> AccessPlatform:
         NewGrant(actions=frozenset(Action), scope_kind=ScopeKind.REGION, scope_values=("3402",),
                  max_class=GRANTED_UP_TO, department_id=department.id), "admin", None)
     app = create_app(settings=ApiConfig(secret_key=SECRET, token_ttl=TOKEN_TTL), registry=registry, users=users,
-                     control=OfflineControl(), metrics_registry=CollectorRegistry(), db_ping=FakeDatabase().ping,
-                     audit_log=audit, audit_reader=audit, access=access, sessions=SessionStore(sessions),
-                     api_tokens=ApiTokenStore(sessions), privacy_masks=PrivacyMaskStore(sessions),
+                     control=control or OfflineControl(), metrics_registry=CollectorRegistry(),
+                     db_ping=FakeDatabase().ping, audit_log=audit, audit_reader=audit, access=access,
+                     exports=exports, sessions=SessionStore(sessions), api_tokens=ApiTokenStore(sessions),
+                     privacy_masks=PrivacyMaskStore(sessions),
                      static_dir=None)
     return AccessPlatform(app, access, registry, audit, ids, department.id, channels, grant, users,
                           SessionStore(sessions))

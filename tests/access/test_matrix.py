@@ -17,7 +17,13 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount
 
 from clearsight.access.policy import ChannelClass
-from clearsight.api.channel_access import ChannelPermission
+from clearsight.api.channel_access import (
+    REASON_ACTIONS,
+    REASON_CLASSES,
+    REASON_REQUIRED,
+    AnyChannelPermission,
+    ChannelPermission,
+)
 from clearsight.api.security import RoleRequirement
 from clearsight.audit import InMemoryAuditLog
 from tests.access.platform import USERS, AccessPlatform
@@ -26,6 +32,7 @@ from tests.audit.api_app import audit_api
 
 CHANNEL_PARAM = "{channel_id}"
 STREAM_PREFIX = "/api/v1/live/"  # stream URLs: a stream token, checked by tests/access/test_stream_grants.py
+RECORDED_STREAM_PREFIX = "/api/v1/playback/"  # recorded playback: stream tokens too (tests/recording)
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 # Routes naming no channel in their path, each with why it is not channel-scoped (or how it is scoped).
 NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
@@ -43,10 +50,10 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/api-tokens"): "own tokens; administrators: anyone's (test_matrix_of_credential_routes)",
     ("DELETE", "/api/v1/api-tokens/{token_id}"): "own tokens; administrators: anyone's",
     ("PUT", "/api/v1/users/{user_id}/active"): "administrators only",
-    ("GET", "/api/v1/devices"): "device inventory, no video (device lists are not yet filtered: docs/access.md)",
-    ("GET", "/api/v1/devices/{device_id}"): "device inventory, no video",
+    ("GET", "/api/v1/devices"): "devices with a channel in the caller's scope, filtered in the query (test_devices)",
+    ("GET", "/api/v1/devices/{device_id}"): "404 unless a channel of it is in the caller's scope (test_devices)",
     ("DELETE", "/api/v1/devices/{device_id}"): "administrators only",
-    ("GET", "/api/v1/devices/{device_id}/channels"): "filtered by the caller's scope in the query",
+    ("GET", "/api/v1/devices/{device_id}/channels"): "filtered by the caller's scope in the query (404 as above)",
     ("POST", "/api/v1/devices/{device_id}/catalog/refresh"): "operators; signalling, no video",
     ("GET", "/api/v1/devices/{device_id}/status"): "device health, no video",
     ("PUT", "/api/v1/devices/{device_id}/password"): "administrators only",
@@ -56,11 +63,11 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/channels"): "filtered by the caller's scope in the query (test_channel_lists)",
     ("GET", "/api/v1/regions"): "counts filtered by the caller's scope in the query",
     ("GET", "/api/v1/groups"): "catalog structure, no channels",
-    ("POST", "/api/v1/exports"): "checks export on each channel of its body: NOT YET WIRED (docs/access.md)",
-    ("GET", "/api/v1/exports"): "the caller's own exports",
+    ("POST", "/api/v1/exports"): "checks export on each channel of its body (test_exports_access)",
+    ("GET", "/api/v1/exports"): "the caller's own exports (administrators and auditors: all)",
     ("GET", "/api/v1/exports/signing-key"): "public key",
-    ("GET", "/api/v1/exports/{export_id}"): "the caller's own export",
-    ("GET", "/api/v1/exports/{export_id}/download"): "the caller's own export, checked when it was created",
+    ("GET", "/api/v1/exports/{export_id}"): "its creator, administrators and auditors (test_exports_access)",
+    ("GET", "/api/v1/exports/{export_id}/download"): "likewise; its channels were checked when it was requested",
     ("POST", "/api/v1/legal-holds"): "checks manage on the body's channel (test_legal_hold_needs_manage)",
     ("GET", "/api/v1/legal-holds"): "hold metadata, no video",
     ("GET", "/api/v1/legal-holds/{hold_id}"): "hold metadata, no video",
@@ -98,6 +105,7 @@ CHANNEL_ROUTES_CHECKED_OTHERWISE: dict[tuple[str, str], tuple[str, int | None]] 
     ("PUT", "/api/v1/channels/{channel_id}/class"): ("administrators only: classifying is not an access", None),
 }
 PATH_PARAM = re.compile(r"\{[^}]+\}")
+STATED_REASON = "Incident 2026-118: checking the junction"
 
 
 def _routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute | None]]:
@@ -134,16 +142,26 @@ def test_every_route_is_checked_or_listed(method: str, path: str) -> None:
         assert (method, path) in NOT_CHANNEL_SCOPED, f"{method} {path}: add a check or list it with a reason"
 
 
+def _needs_reason(route: APIRoute, channel_class: ChannelClass) -> bool:
+    """Live view and playback of restricted and sensitive channels need `?reason=` (docs/access.md)."""
+    actions = {c.action for c in _calls(route.dependant)
+               if isinstance(c, ChannelPermission) and not isinstance(c, AnyChannelPermission)}
+    return bool(actions & REASON_ACTIONS) and channel_class in REASON_CLASSES
+
+
 def _roles_of(route: APIRoute) -> frozenset[str] | None:
     requirements = [c.roles for c in _calls(route.dependant) if isinstance(c, RoleRequirement)]
     return frozenset(str(r) for r in frozenset.intersection(*requirements)) if requirements else None
 
 
 async def test_matrix_of_channel_routes(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
-    """Each channel route × role × channel (in/out of scope × class): refused exactly when no grant allows it."""
+    """Each channel route × role × channel (in/out of scope × class): refused exactly when no grant allows it.
+
+    Where a reason is needed it is supplied; the same request without it is then refused with
+    `reason-required` when access would be allowed, and with the plain refusal (never a prompt) otherwise."""
     headers = {name: await bearer(client, name) for name in USERS}
     mismatches: list[str] = []
-    checked = 0
+    checked = reasons_checked = 0
     for method, path, route in CHANNEL_ROUTES:
         assert route is not None
         roles = _roles_of(route)
@@ -159,15 +177,27 @@ async def test_matrix_of_channel_routes(platform: AccessPlatform, client: httpx.
                     allowed = False
                 url = path.replace(CHANNEL_PARAM, str(channel.id))
                 url = PATH_PARAM.sub("1", url)
-                response = await client.request(method, url, headers=headers[username])
+                needs_reason = other is None and _needs_reason(route, channel.channel_class)
+                params = {"reason": STATED_REASON} if needs_reason else None
+                response = await client.request(method, url, headers=headers[username], params=params)
                 refusal = other[1] if other is not None and other[1] is not None else 403
                 refused = response.status_code in (403, refusal)
                 checked += 1
                 if refused == allowed or (response.status_code >= 500 and response.status_code != 503):
                     mismatches.append(f"{method} {url} as {username} on {channel}: {response.status_code}"
                                       f" {response.text[:120]} (expected {'allowed' if allowed else 'refused'})")
+                if not needs_reason:
+                    continue
+                bare = await client.request(method, url, headers=headers[username])
+                prompted = bare.status_code == 403 and bare.json().get("type", "").endswith("reason-required")
+                reasons_checked += 1
+                if prompted != allowed or (not allowed and bare.status_code != 403):
+                    mismatches.append(f"{method} {url} as {username} on {channel} without a reason: "
+                                      f"{bare.status_code} {bare.text[:120]} (expected "
+                                      f"{REASON_REQUIRED if allowed else 'a refusal without a prompt'})")
     assert mismatches == []
     assert checked == len(CHANNEL_ROUTES) * len(USERS) * len(platform.channels)
+    assert reasons_checked > 0
 
 
 async def test_channel_lists_are_filtered_in_the_query(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
@@ -225,7 +255,8 @@ async def test_a_metrics_token_opens_only_metrics(client: httpx.AsyncClient) -> 
     headers = {"Authorization": f"Bearer {created.json()['secret']}"}
     opened = []
     for method, path, route in ROUTES:
-        if route is None or path.startswith(STREAM_PREFIX) or (method, path) in PUBLIC:
+        if route is None or path.startswith(STREAM_PREFIX) or path.startswith(RECORDED_STREAM_PREFIX) \
+                or (method, path) in PUBLIC:
             continue  # WebSockets and stream URLs take stream tokens; public routes take nothing
         response = await client.request(method, PATH_PARAM.sub("1", path), headers=headers)
         if response.status_code != 403 and path != "/metrics":

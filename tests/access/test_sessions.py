@@ -220,7 +220,7 @@ async def test_a_device_playback_of_an_ended_session_is_refused() -> None:
     with pytest.raises(Problem) as refused:
         _verified(playbacks, guard, urls[0], views[0].session_id)
     assert refused.value.status == 403
-    assert _verified(playbacks, guard, urls[1], views[1].session_id) is views[1]
+    assert _verified(playbacks, guard, urls[1], views[1].session_id)[0] is views[1]
 
 
 async def test_a_stream_opened_while_its_session_ends_is_ended() -> None:

@@ -103,7 +103,8 @@ class FakeRegistry:
             raise self.fail_with
 
     async def list_devices(
-        self, *, offset: int, limit: int, online: bool | None, name_contains: str | None, region: str | None
+        self, *, offset: int, limit: int, online: bool | None, name_contains: str | None, region: str | None,
+        scope: ChannelScope | None = None,  # the app on fakes has no access control: always None
     ) -> FakePage[FakeDevice]:
         self._record(
             "list_devices",

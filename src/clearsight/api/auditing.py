@@ -15,6 +15,7 @@ import logging
 from starlette.requests import HTTPConnection
 
 from clearsight.access.users import Role
+from clearsight.api.channel_access import stated_reason
 from clearsight.api.deps import ApiServices
 from clearsight.api.problems import Problem
 from clearsight.api.security import SAFE_METHODS, authenticate
@@ -45,7 +46,11 @@ async def audit_channel(
     reason: str | None = None,
     **details: JsonValue,
 ) -> None:
-    """Record `actor` doing `action` to a channel; looks the channel up unless given. Raises AuditUnavailable."""
+    """Record `actor` doing `action` to a channel; looks the channel up unless given. Raises AuditUnavailable.
+
+    `reason` defaults to the one the request stated to its `ChannelPermission` check (`?reason=`)."""
+    if reason is None:
+        reason = stated_reason(connection)
     if channel is None:
         channel = await services.registry.get_channel(channel_id)
     known: dict[str, JsonValue] = {"channel_id": channel_id}

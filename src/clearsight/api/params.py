@@ -14,6 +14,7 @@ MAX_DEVICE_ID = 64  # GB/T 28181 IDs are 20 digits; some devices register longer
 MAX_ROW_KEY = 2**63 - 1  # surrogate keys are signed 64-bit columns; larger numbers cannot name a row
 MAX_CHANNEL_PK = MAX_ROW_KEY
 MAX_OFFSET = 2**31 - 1
+MAX_CURSOR = 256  # an encoded (device ID, GB ID) pair
 
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Number of matches to skip.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]
@@ -27,6 +28,16 @@ RegionFilter = Annotated[
         pattern=r"^(?:[0-9]{2}){1,4}$",
         description="Civil-code prefix of 2, 4, 6 or 8 digits; matches the region and its subregions.",
     ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(min_length=1, max_length=MAX_CURSOR,
+          description="Continue after the page that answered this `next_cursor` (instead of `offset`)."),
+]
+CountMatches = Annotated[
+    bool | None,
+    Query(description="Count every match (`total`). Default: true without `cursor`, false with one; false on "
+                      "the first page saves the count (an `offset` page after the first always counts)."),
 ]
 DeviceIdFilter = Annotated[str | None, Query(min_length=1, max_length=MAX_DEVICE_ID)]
 

@@ -34,7 +34,7 @@ from clearsight.recording.records import LegalHoldRecord, SegmentRecord, Timelin
 from clearsight.recording.service import RecordingStatus
 from clearsight.recording.store import HoldAlreadyReleased
 from clearsight.registry.admission_store import AdmissionRecord, AdmissionState
-from clearsight.registry.records import GroupKind, GroupRecord
+from clearsight.registry.records import ChannelKey, GroupKind, GroupRecord
 
 __all__ = [
     "ApiConfig",
@@ -89,6 +89,17 @@ class Page(Protocol[ItemT_co]):
     def items(self) -> Sequence[ItemT_co]: ...
     @property
     def total(self) -> int: ...
+
+
+class ChannelSlicePort(Protocol):
+    """A keyset page of channels (`clearsight.registry.records.ChannelSlice`)."""
+
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def items(self) -> Sequence[ChannelRecord]: ...
+    @property
+    def next_after(self) -> ChannelKey | None: ...
 
 
 class DeviceRecord(Protocol):
@@ -188,7 +199,12 @@ class RegistryPort(Protocol):
         online: bool | None,
         name_contains: str | None,
         region: str | None,
-    ) -> Page[DeviceRecord]: ...
+        scope: ChannelScope | None = None,
+    ) -> Page[DeviceRecord]:
+        """Only devices with a channel `scope` admits when given (filtered in the query)."""
+        ...
+
+    async def device_in_scope(self, device_id: str, scope: ChannelScope) -> bool: ...
 
     async def get_device(self, device_id: str) -> DeviceRecord | None: ...
 
@@ -210,6 +226,21 @@ class RegistryPort(Protocol):
         scope: ChannelScope | None = None,
     ) -> Page[ChannelRecord]:
         """Only the channels `scope` admits when given (filtered in the query)."""
+        ...
+
+    async def list_channels_after(
+        self,
+        after: ChannelKey | None,
+        *,
+        limit: int,
+        count: bool = False,
+        device_id: str | None = None,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+        scope: ChannelScope | None = None,
+    ) -> ChannelSlicePort:
+        """The channels after `after` in `list_channels`' order; `total` None unless `count`."""
         ...
 
     async def get_channel(self, channel_pk: int) -> ChannelRecord | None: ...

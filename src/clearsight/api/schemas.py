@@ -79,7 +79,10 @@ class ChannelOut(Schema):
 
 
 class ChannelPage(PageOut[ChannelOut]):
-    pass
+    total: int | None = Field(  # type: ignore[assignment]
+        ge=0, description="Number of matches across all pages; null on a `cursor` page unless `count=true`.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page (cheaper than a deep `offset`); null on the last.")
 
 
 class GroupOut(Schema):

@@ -117,6 +117,10 @@ class Channel(Base):
         Index(
             "ix_channels_region_code", "region_code", postgresql_ops={"region_code": "varchar_pattern_ops"}
         ),
+        # The permission filter (clearsight.access.channel_filter): region subtrees are code ranges and the
+        # class bound an IN list, both answered from these indexes (migration 0008).
+        Index("ix_channels_region_code_class", "region_code", "channel_class"),
+        Index("ix_channels_business_group_class", "business_group_id", "channel_class"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

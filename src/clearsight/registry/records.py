@@ -181,6 +181,25 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelKey:
+    """A channel's place in the channel list's order (device, then GB ID): where a keyset page resumes."""
+
+    device_id: str
+    gb_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSlice:
+    """A keyset page of channels: those after a key. `total` is None unless counting was asked for;
+    `next_after` is None on the last page."""
+
+    total: int | None
+    limit: int
+    items: tuple[ChannelRecord, ...]
+    next_after: ChannelKey | None
+
+
+@dataclass(frozen=True, slots=True)
 class RegionNode:
     """A region-tree node with the channels under it (its own and its descendants')."""
 

@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, delete, exists, func, literal_column, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearsight.access.channel_filter import scope_condition
@@ -30,6 +30,7 @@ from clearsight.access.policy import ChannelScope
 from clearsight.db import WriteTransactions
 from clearsight.gb28181.regions import InvalidCivilCode, region_path
 from clearsight.registry import catalog_writer as writer
+from clearsight.registry import channel_query
 from clearsight.registry.catalog_rows import (
     CHANNEL_COLUMNS,
     GROUP_COLUMNS,
@@ -40,14 +41,17 @@ from clearsight.registry.catalog_rows import (
     valid_item_id,
 )
 from clearsight.registry.catalog_writer import CHANNELS, DEVICES, GROUPS, rowcount
+from clearsight.registry.channel_query import REGION_CODE_LENGTHS, ChannelFilter
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Group, Region, UtcDateTime, utc_now
 from clearsight.registry.records import (
     CatalogDiff,
     CatalogEvent,
     CatalogEventType,
+    ChannelKey,
     ChannelRecord,
     ChannelRecordIn,
+    ChannelSlice,
     DeviceRecord,
     GroupKind,
     GroupRecord,
@@ -65,7 +69,6 @@ MAX_PAGE_SIZE = 1000
 # Rows per transaction when writing many devices' registrations or presence at once.
 REGISTRATION_BATCH = 500
 PRESENCE_BATCH = 1000
-REGION_CODE_LENGTHS = (2, 4, 6, 8)  # GB/T 2260: province, city, county, grass-roots unit
 _CHANNEL_RECORD_FIELDS = tuple(ChannelRecord.__dataclass_fields__)
 _DEVICE_RECORD_FIELDS = tuple(name for name in DeviceRecord.__dataclass_fields__ if name != "has_password")
 
@@ -206,18 +209,24 @@ class RegistryStore:
         online: bool | None = None,
         name_contains: str | None = None,
         region: str | None = None,
+        scope: ChannelScope | None = None,
     ) -> Page[DeviceRecord]:
-        """Devices ordered by ID; `region` as described in the module docstring."""
+        """Devices ordered by ID; `region` as described in the module docstring; only those with a channel
+        `scope` admits (the caller's grants, `clearsight.access`) when given."""
         _check_page(offset, limit)
         conditions: list[ColumnElement[bool]] = []
+        if scope is not None:
+            conditions.append(channel_query.devices_in_scope(scope))
         if online is not None:
             conditions.append(Device.online.is_(online))
         if name_contains:
             conditions.append(Device.name.icontains(name_contains, autoescape=True))
         if region is not None:
             prefix = _region_prefix(region)
+            # Through its channels: only those the caller may see count.
             in_channels = exists().where(
-                Channel.device_id == Device.id, Channel.region_code.startswith(prefix, autoescape=True)
+                Channel.device_id == Device.id, Channel.region_code.startswith(prefix, autoescape=True),
+                *([scope_condition(scope)] if scope is not None else []),
             )
             conditions.append(Device.id.startswith(prefix, autoescape=True) | in_channels)
         async with self._sessions() as session:
@@ -226,6 +235,13 @@ class RegistryStore:
                 select(Device).where(*conditions).order_by(Device.id).offset(offset).limit(limit)
             )
             return Page(total or 0, offset, limit, tuple(_device_record(d) for d in rows))
+
+    async def device_in_scope(self, device_id: str, scope: ChannelScope) -> bool:
+        """Whether the device has a channel `scope` admits."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(exists().where(Channel.device_id == device_id, scope_condition(scope))))
+            return bool(found)
 
     # --- channels ---
 
@@ -253,30 +269,46 @@ class RegistryStore:
         region: str | None = None,
         scope: ChannelScope | None = None,
     ) -> Page[ChannelRecord]:
-        """Channels ordered by device and GB ID; `region` is a civil-code prefix; only those `scope` admits
-        (the caller's grants, `clearsight.access`) when given."""
+        """Channels ordered by device and GB ID from `offset`, with the number of matches; `region` is a
+        civil-code prefix; only those `scope` admits (the caller's grants, `clearsight.access`) when given.
+
+        Deep offsets cost a walk over every skipped match: `list_channels_after` pages by key instead."""
         _check_page(offset, limit)
-        conditions: list[ColumnElement[bool]] = []
-        if scope is not None:
-            conditions.append(scope_condition(scope))
-        if device_id is not None:
-            conditions.append(Channel.device_id == device_id)
-        if online is not None:
-            conditions.append(Channel.online.is_(online))
-        if name_contains:
-            conditions.append(Channel.name.icontains(name_contains, autoescape=True))
-        if region is not None:
-            conditions.append(Channel.region_code.startswith(_region_prefix(region), autoescape=True))
+        conditions = self._channel_filter(device_id, online, name_contains, region, scope).conditions()
         async with self._sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(Channel).where(*conditions))
-            rows = await session.scalars(
-                select(Channel)
-                .where(*conditions)
-                .order_by(Channel.device_id, Channel.gb_id)
-                .offset(offset)
-                .limit(limit)
-            )
+            total = await session.scalar(channel_query.channel_count(conditions))
+            rows = await session.scalars(channel_query.channel_page(conditions, offset=offset, limit=limit))
             return Page(total or 0, offset, limit, tuple(_channel_record(c) for c in rows))
+
+    async def list_channels_after(
+        self,
+        after: ChannelKey | None,
+        *,
+        limit: int = 100,
+        count: bool = False,
+        device_id: str | None = None,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+        scope: ChannelScope | None = None,
+    ) -> ChannelSlice:
+        """The next `limit` channels after `after` (from the first with None), in `list_channels`' order and
+        with its filters; the number of all matches only when `count`. Each page costs about the same."""
+        _check_page(0, limit)
+        conditions = self._channel_filter(device_id, online, name_contains, region, scope).conditions()
+        key = (after.device_id, after.gb_id) if after is not None else None
+        async with self._sessions() as session:
+            total = await session.scalar(channel_query.channel_count(conditions)) if count else None
+            rows = list(await session.scalars(channel_query.channel_page(conditions, limit=limit + 1, after=key)))
+        items = tuple(_channel_record(c) for c in rows[:limit])
+        next_after = ChannelKey(items[-1].device_id, items[-1].gb_id) if len(rows) > limit else None
+        return ChannelSlice(total, limit, items, next_after)
+
+    @staticmethod
+    def _channel_filter(device_id: str | None, online: bool | None, name_contains: str | None, region: str | None,
+                        scope: ChannelScope | None) -> ChannelFilter:
+        return ChannelFilter(device_id, online, name_contains, _region_prefix(region) if region is not None else None,
+                             scope)
 
     async def list_groups(
         self, *, offset: int = 0, limit: int = 100, device_id: str | None = None, kind: GroupKind | None = None
@@ -398,36 +430,13 @@ class RegistryStore:
     async def region_tree(self, scope: ChannelScope | None = None) -> list[RegionNode]:
         """The region tree, provinces first, with channel and online counts including descendants (counting
         only the channels `scope` admits, when given)."""
-        # Channels per node: group by each prefix length of the channels' region codes. The lengths are
-        # literals so that SELECT and GROUP BY render the same expression on PostgreSQL.
-        counts = []
-        for length in REGION_CODE_LENGTHS:
-            prefix = func.substr(CHANNELS.c.region_code, 1, literal_column(str(length)))
-            counts.append(
-                select(
-                    prefix.label("code"),
-                    func.count().label("channels"),
-                    func.sum(case((CHANNELS.c.online, 1), else_=0)).label("online"),
-                )
-                .where(func.length(CHANNELS.c.region_code) >= literal_column(str(length)),
-                       *([scope_condition(scope)] if scope is not None else []))
-                .group_by(prefix)
-            )
-        per_code = counts[0].union_all(*counts[1:]).subquery()
-        query = (
-            select(
-                Region.code,
-                Region.name,
-                Region.level,
-                Region.parent_code,
-                func.coalesce(per_code.c.channels, 0),
-                func.coalesce(per_code.c.online, 0),
-            )
-            .outerjoin(per_code, per_code.c.code == Region.code)
-            .order_by(Region.code)
-        )
         async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
+            result = await session.execute(channel_query.region_counts(scope))
+            per_code = [(code, channels, online) for code, channels, online in result if code is not None]
+            regions = (await session.execute(
+                select(Region.code, Region.name, Region.level, Region.parent_code).order_by(Region.code))).all()
+        counts = channel_query.roll_up(per_code)
+        rows = [(code, name, level, parent, *counts.get(code, (0, 0))) for code, name, level, parent in regions]
         children: dict[str | None, list[tuple[Any, ...]]] = {}
         known = {row[0] for row in rows}
         for row in rows:

@@ -8,10 +8,13 @@ from fastapi import APIRouter, Request
 
 from clearsight.api.auditing import audit_channel
 from clearsight.api.channel_access import PtzAccess, channel_facts, list_scope
+from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
     ChannelPk,
+    CountMatches,
+    Cursor,
     DeviceIdFilter,
     Limit,
     NameFilter,
@@ -44,18 +47,16 @@ async def list_channels(
     user: CurrentUser,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    count: CountMatches = None,
     device_id: DeviceIdFilter = None,
     online: OnlineFilter = None,
     name: NameFilter = None,
     region: RegionFilter = None,
 ) -> ChannelPage:
-    """The channels the caller may see (filtered by their grants in the query)."""
-    page = await services.registry.list_channels(
-        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region,
-        scope=await list_scope(services, user),
-    )
-    items = [ChannelOut.model_validate(channel) for channel in page.items]
-    return ChannelPage(total=page.total, offset=offset, limit=limit, items=items)
+    """The channels the caller may see (filtered by their grants in the query), by `offset` or by `cursor`."""
+    return await channel_page(services, offset=offset, limit=limit, cursor=cursor, count=count, device_id=device_id,
+                              online=online, name=name, region=region, scope=await list_scope(services, user))
 
 
 @router.get("/{channel_id}")

@@ -7,9 +7,12 @@ import logging
 from fastapi import APIRouter
 
 from clearsight.api.channel_access import list_scope
+from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
+    CountMatches,
+    Cursor,
     DeviceId,
     Limit,
     NameFilter,
@@ -21,7 +24,6 @@ from clearsight.api.ports import DeviceRecord
 from clearsight.api.problems import PROBLEM_RESPONSES, Problem
 from clearsight.api.schemas import (
     CatalogQueried,
-    ChannelOut,
     ChannelPage,
     DeviceOut,
     DevicePage,
@@ -29,6 +31,7 @@ from clearsight.api.schemas import (
     DeviceStatusOut,
 )
 from clearsight.api.security import Administrator, CurrentUser, Operator
+from clearsight.api.tokens import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -51,25 +54,38 @@ async def _device_or_404(services: ApiServices, device_id: str) -> DeviceRecord:
     return device
 
 
+async def _visible_device(services: ApiServices, user: Principal, device_id: str) -> DeviceRecord:
+    """The device if the caller may see one of its channels (administrators: any); else 404 as if unknown."""
+    device = await _device_or_404(services, device_id)
+    scope = await list_scope(services, user)
+    if scope is not None and not await services.registry.device_in_scope(device_id, scope):
+        raise Problem(404, f"no device {device_id}")
+    return device
+
+
 @router.get("")
 async def list_devices(
     services: Services,
+    user: CurrentUser,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
     online: OnlineFilter = None,
     name: NameFilter = None,
     region: RegionFilter = None,
 ) -> DevicePage:
+    """The devices with at least one channel the caller may see (administrators: all), filtered in the query."""
     page = await services.registry.list_devices(
-        offset=offset, limit=limit, online=online, name_contains=name, region=region
+        offset=offset, limit=limit, online=online, name_contains=name, region=region,
+        scope=await list_scope(services, user),
     )
     items = [_device_out(services, device) for device in page.items]
     return DevicePage(total=page.total, offset=offset, limit=limit, items=items)
 
 
 @router.get("/{device_id}")
-async def get_device(services: Services, device_id: DeviceId) -> DeviceOut:
-    return _device_out(services, await _device_or_404(services, device_id))
+async def get_device(services: Services, user: CurrentUser, device_id: DeviceId) -> DeviceOut:
+    """One device, if the caller may see one of its channels (404 as for an unknown one otherwise)."""
+    return _device_out(services, await _visible_device(services, user, device_id))
 
 
 @router.delete("/{device_id}", status_code=204)
@@ -90,18 +106,16 @@ async def list_device_channels(
     device_id: DeviceId,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    count: CountMatches = None,
     online: OnlineFilter = None,
     name: NameFilter = None,
     region: RegionFilter = None,
 ) -> ChannelPage:
-    """The device's channels that the caller may see."""
-    await _device_or_404(services, device_id)
-    page = await services.registry.list_channels(
-        offset=offset, limit=limit, device_id=device_id, online=online, name_contains=name, region=region,
-        scope=await list_scope(services, user),
-    )
-    items = [ChannelOut.model_validate(channel) for channel in page.items]
-    return ChannelPage(total=page.total, offset=offset, limit=limit, items=items)
+    """The device's channels that the caller may see (404 for a device they see no channel of)."""
+    await _visible_device(services, user, device_id)
+    return await channel_page(services, offset=offset, limit=limit, cursor=cursor, count=count, device_id=device_id,
+                              online=online, name=name, region=region, scope=await list_scope(services, user))
 
 
 @router.post("/{device_id}/catalog/refresh", status_code=202)
