@@ -96,6 +96,12 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/share-requests/{request_id}/approve"): "the owning department's operators, or administrators",
     ("POST", "/api/v1/share-requests/{request_id}/reject"): "likewise",
     ("POST", "/api/v1/share-requests/{request_id}/revoke"): "likewise; revokes the grant, ending its streams",
+    ("GET", "/api/v1/share-requests/channels"): "operators; other departments' channels to ask for: no stream, "
+                                                 "sensitive ones never listed (test_share_discovery)",
+    ("GET", "/api/v1/users/me"): "the caller's own profile",
+    ("GET", "/api/v1/users"): "administrators only",
+    ("POST", "/api/v1/users"): "administrators only",
+    ("PATCH", "/api/v1/users/{user_id}"): "administrators only",
     ("GET", "/api/v1/audit"): "administrators and auditors",
     ("GET", "/api/v1/audit/export"): "administrators and auditors",
 }
@@ -279,3 +285,28 @@ def test_privacy_mask_routes_check_the_documented_actions(method: str, path: str
     assert route is not None
     checks = [c for c in _calls(route.dependant) if isinstance(c, ChannelPermission)]
     assert {str(a) for c in checks for a in getattr(c, "actions", (c.action,))} == EXPECTED_ACTIONS[(method, path)]
+
+# Routes of the sharing and users APIs naming no channel: who may call them (every other role gets 403).
+ROLE_ROUTES: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/share-requests/channels"): frozenset({"admin", "oper"}),
+    ("GET", "/api/v1/users/me"): frozenset(USERS),
+    ("GET", "/api/v1/users"): frozenset({"admin"}),
+    ("POST", "/api/v1/users"): frozenset({"admin"}),
+    ("PATCH", "/api/v1/users/{user_id}"): frozenset({"admin"}),
+}
+
+
+async def test_matrix_of_role_routes(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
+    """Each route of ROLE_ROUTES × role: 403 exactly for the roles not listed (bodies are invalid on purpose,
+    so an admitted caller gets 422 and nothing changes)."""
+    mismatches = []
+    for (method, path), allowed_users in ROLE_ROUTES.items():
+        assert (method, path) in NOT_CHANNEL_SCOPED
+        url = PATH_PARAM.sub(str(platform.users["view"]), path)
+        for username in USERS:
+            body = {} if method in ("POST", "PATCH") else None
+            response = await client.request(method, url, headers=await bearer(client, username), json=body)
+            refused = response.status_code == 403
+            if refused == (username in allowed_users) or response.status_code >= 500:
+                mismatches.append(f"{method} {url} as {username}: {response.status_code} {response.text[:120]}")
+    assert mismatches == []

@@ -109,6 +109,13 @@ async def test_lifecycle_request_approve_narrowed_live_revoke(shares: Shares) ->
                                        headers=shares.headers["powner"])
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["state"] == "revoked" and revoked.json()["grant"]["revoked_at"] is not None
+    assert revoked.json()["revoked_by"] == "powner" and revoked.json()["revoke_reason"] == "incident closed"
+    assert revoked.json()["revoked_at"] == revoked.json()["grant"]["revoked_at"]
+    for reader in ("oper", "powner"):  # both parties read who revoked and why, in the list and singly
+        listed = (await shares.client.get("/api/v1/share-requests", headers=shares.headers[reader])).json()
+        single = (await shares.client.get(url, headers=shares.headers[reader])).json()
+        for read in (listed[0], single):
+            assert (read["revoked_by"], read["revoke_reason"]) == ("powner", "incident closed"), read
     assert await shares.live("oper", first.id) == 403
     assert_problem(await shares.client.post(f"{url}/revoke", headers=shares.headers["powner"]), 409)
 
@@ -228,4 +235,8 @@ async def test_only_the_owner_revokes_and_a_grant_revoked_directly_reads_revoked
     deleted = await shares.client.delete(f"/api/v1/grants/{grant_id}", headers=shares.headers["admin"])
     assert deleted.status_code == 200, deleted.text
     assert await shares.live("oper", shares.foreign[0].id) == 403
-    assert (await shares.client.get(url, headers=shares.headers["powner"])).json()["state"] == "revoked"
+    read = (await shares.client.get(url, headers=shares.headers["powner"])).json()
+    assert read["state"] == "revoked"
+    assert read["revoked_by"] == "admin" and read["revoke_reason"] is None and read["revoked_at"] is not None
+    listed = (await shares.client.get("/api/v1/share-requests", headers=shares.headers["oper"])).json()
+    assert (listed[0]["revoked_by"], listed[0]["revoked_at"]) == ("admin", read["revoked_at"])

@@ -45,7 +45,7 @@ async def test_upgrade_is_idempotent(database_url: str, db_engine: AsyncEngine) 
     await asyncio.to_thread(upgrade_database, database_url)
     async with db_engine.connect() as connection:
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-    assert version == "0008"
+    assert version == "0009"
 
 
 async def test_sqlite_connections_use_wal_and_foreign_keys(db_engine: AsyncEngine) -> None:

@@ -1,15 +1,14 @@
 """Share requests in the console, in Chromium against the real platform and simulator processes: a Traffic
-operator asks for two Governance channels in the Sharing view; a Governance operator (a second browser
-context) approves only one of them, only for live view and for a shorter period; the requester finds it in the
-channel tree and plays it; the owner revokes, and the requester's tile ends saying why. And a rejection,
-whose reason the requester reads."""
+operator finds two Governance channels by name in the Sharing view and asks for them; a Governance operator
+(a second browser context) approves only one of them, only for live view and for a shorter period; the
+requester finds it open in the channel tree and plays it; the owner revokes with a reason, the requester's
+tile ends saying why and the card says who revoked and why. And a rejection, whose reason the requester
+reads. Users are created with the users API, as an administrator would."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,9 +16,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from clearsight.access.users import Role, UserStore
-from clearsight.config import DATABASE_FILE
-from clearsight.db import create_engine, session_factory
 from tests.integration.conftest import sim_args
 from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, free_port, wait_until
 from tests.web.conftest import PageErrors
@@ -40,17 +36,6 @@ class Sharing:
     second: int
 
 
-async def _create_users(database_url: str) -> dict[str, int]:
-    """The platform has no user API yet: users go straight into its database, as an installer would."""
-    engine = create_engine(database_url)
-    try:
-        users = UserStore(session_factory(engine))
-        return {name: (await users.create_user(name, ADMIN_PASSWORD, role)).id
-                for name, role in ((OWNER, Role.OPERATOR), (REQUESTER, Role.OPERATOR), (VIEWER, Role.VIEWER))}
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def sharing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sharing]:
     data_dir: Path = tmp_path_factory.mktemp("share-platform")
@@ -61,19 +46,17 @@ def sharing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sharing]:
     try:
         sim.start()
         sim.wait_for(lambda e: e.get("event") == "ready")
-        with ThreadPoolExecutor(1) as worker:  # Playwright's sync API holds this thread's event loop
-            ids = worker.submit(asyncio.run, _create_users(f"sqlite+aiosqlite:///{data_dir.resolve() / DATABASE_FILE}")
-                                ).result()
         with platform.client() as admin:
             wait_until(lambda: admin.get("/api/v1/channels").json()["total"] == 2)
             channels = {c["name"]: c["id"] for c in admin.get("/api/v1/channels").json()["items"]}
             governance = admin.post("/api/v1/departments", json={"name": "Governance", "home_region_code": "3402"})
             traffic = admin.post("/api/v1/departments", json={"name": "Traffic", "home_region_code": "3501"})
             assert governance.status_code == 201 and traffic.status_code == 201, (governance.text, traffic.text)
-            for user, department in ((OWNER, governance), (REQUESTER, traffic), (VIEWER, traffic)):
-                assigned = admin.put(f"/api/v1/users/{ids[user]}/department",
-                                     json={"department_id": department.json()["id"]})
-                assert assigned.status_code == 204, assigned.text
+            for user, role, department in ((OWNER, "operator", governance), (REQUESTER, "operator", traffic),
+                                           (VIEWER, "viewer", traffic)):
+                created = admin.post("/api/v1/users", json={"username": user, "password": ADMIN_PASSWORD, "role": role,
+                                                            "department_id": department.json()["id"]})
+                assert created.status_code == 201, created.text
             # Governance watches its own region; Traffic has no grant at all until a share is approved.
             own = admin.post("/api/v1/grants", json={"department_id": governance.json()["id"], "actions": ["live"],
                                                      "scope_kind": "region", "scope_values": ["3402"]})
@@ -126,16 +109,19 @@ def _card(view: Locator, tab: str, purpose: str) -> Locator:
                         has=view.page.locator(".share-card__purpose", has_text=purpose))
 
 
-def _ask(page: Page, channel_ids: list[int], purpose: str, *, playback: bool) -> Locator:
+def _ask(page: Page, channel_names: list[str], purpose: str, *, playback: bool) -> Locator:
     view = _open_sharing(page)
+    expect(view.locator(".share-view__note")).to_have_text("Requests of Traffic.")  # from /users/me
     view.get_by_role("button", name="New request").click()
     form = page.locator("dialog.share-form[open]")
-    # Traffic sees none of Governance's channels: the search says so, and the IDs are typed in.
-    form.get_by_label("Find channels you can see").fill("Camera")
-    expect(form.locator(".share-picker__results")).to_contain_text("No channel you can see matches")
-    form.get_by_label("Or add channel IDs").fill(", ".join(str(i) for i in channel_ids))
-    form.get_by_role("button", name="Add", exact=True).click()
-    expect(form.locator(".share-chip")).to_have_count(len(channel_ids))
+    # Traffic sees none of Governance's channels, and finds them by name with the department that decides.
+    form.get_by_label("Find channels of other departments").fill("Camera")
+    results = form.locator(".share-picker__result")
+    expect(results).to_have_count(2)
+    expect(results.first).to_contain_text("Governance")
+    for name in channel_names:
+        results.filter(has_text=name).click()
+    expect(form.locator(".share-chip")).to_have_count(len(channel_names))
     if playback:
         form.get_by_label("Playback").check()
     form.get_by_role("button", name="Send request").click()
@@ -153,9 +139,9 @@ def test_a_narrowed_approval_plays_and_revocation_ends_the_tile(sharing: Sharing
     requester, owner = contexts
     purpose = "flooding at the underpass"
     _console(requester, sharing.base_url, REQUESTER)
-    requester_view = _ask(requester, [sharing.first, sharing.second], purpose, playback=True)
+    requester_view = _ask(requester, [FIRST_NAME, SECOND_NAME], purpose, playback=True)
     asked = _card(requester_view, "Outgoing", purpose)
-    expect(asked.locator(".share-card__channels")).to_have_text(f"channel #{sharing.first}, channel #{sharing.second}")
+    expect(asked.locator(".share-card__channels")).to_have_text(f"{FIRST_NAME}, {SECOND_NAME}")
     expect(asked.locator(".share-card__actions")).to_have_text("Live view, Playback")
     requester_view.get_by_role("button", name="Close").click()
 
@@ -183,8 +169,7 @@ def test_a_narrowed_approval_plays_and_revocation_ends_the_tile(sharing: Sharing
     # The requester is told, finds the approved channel (only that one) in the tree, and plays it.
     expect(requester.locator(".share-notice")).to_contain_text("approved by Governance: the underpass camera only",
                                                               timeout=CATALOG_REFRESH_S * 1000)
-    # The region arrived after the tree's first (empty) reading, so it is drawn closed: search opens it.
-    requester.get_by_label("Search channels").fill("Camera")
+    # The region arrived after the tree's first (empty) reading: its path opens to the new channel.
     expect(channel_row(requester, FIRST_NAME)).to_be_visible(timeout=CATALOG_REFRESH_S * 1000)
     expect(channel_row(requester, SECOND_NAME)).to_have_count(0)
     target = play(requester, FIRST_NAME, 0)
@@ -193,15 +178,22 @@ def test_a_narrowed_approval_plays_and_revocation_ends_the_tile(sharing: Sharing
     approved.get_by_role("button", name="Revoke…").click()
     confirm = owner.locator("dialog.share-form[open]")
     expect(confirm).to_contain_text("loses access at once")
+    confirm.get_by_label("Reason (optional)").fill("the water has gone down")
     confirm.get_by_role("button", name="Revoke now").click()
     expect(confirm).to_have_count(0)
     expect(_card(owner_view, "Incoming", purpose).locator(".share-state")).to_have_text("Revoked")
+    expect(_card(owner_view, "Incoming", purpose).locator(".share-card__revoked")).to_contain_text(
+        f"by {OWNER}: “the water has gone down”")
 
     # The platform ends the stream at once; the tile says why, a notice says who, and the channel leaves the tree.
     expect(target).to_have_attribute("data-state", "ended", timeout=5_000)
     expect(target.locator(".tile__message")).to_contain_text("grant revoked")
-    expect(requester.locator(".share-notice").first).to_contain_text("Governance revoked share",
+    expect(requester.locator(".share-notice").first).to_contain_text(f"{OWNER} revoked share",
                                                                      timeout=CATALOG_REFRESH_S * 1000)
+    requester_view = _open_sharing(requester)
+    expect(_card(requester_view, "Outgoing", purpose).locator(".share-card__revoked")).to_contain_text(
+        f"by {OWNER}: “the water has gone down”")
+    requester_view.get_by_role("button", name="Close").click()
     expect(channel_row(requester, FIRST_NAME)).to_have_count(0, timeout=CATALOG_REFRESH_S * 1000)
     assert tile(requester, 0).get_attribute("data-channel-id") == str(sharing.first)  # ended, not emptied
     assert [m for m in page_errors.messages if "Failed to load resource" not in m] == []
@@ -211,7 +203,7 @@ def test_a_rejection_reaches_the_requester_with_its_reason(sharing: Sharing, con
     requester, owner = contexts
     purpose = "a parade on Sunday"
     _console(requester, sharing.base_url, REQUESTER)
-    requester_view = _ask(requester, [sharing.second], purpose, playback=False)
+    requester_view = _ask(requester, [SECOND_NAME], purpose, playback=False)
 
     _console(owner, sharing.base_url, OWNER)
     owner_view = _open_sharing(owner)

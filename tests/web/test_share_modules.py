@@ -23,7 +23,8 @@ SHARE = {  # as GET /share-requests answers, pending
     "purpose": "flooding", "channel_ids": [11, 12], "actions": ["live", "playback"],
     "period_start": "2026-12-01T11:58:41.123456Z", "period_end": "2026-12-08T11:58:41.123456Z",
     "state": "pending", "decided_by": None, "decided_at": None, "decision_note": None, "grant_id": None,
-    "grant": None, "created_at": "2026-12-01T11:58:41.123456Z",
+    "grant": None, "created_at": "2026-12-01T11:58:41.123456Z", "revoked_by": None, "revoked_at": None,
+    "revoke_reason": None,
 }
 
 
@@ -150,8 +151,61 @@ def test_notices_for_a_new_incoming_request_and_decided_outgoing_ones(blank: Pag
     revoked = _changes(blank, [approved], [{**approved, "state": "revoked"}])
     assert revoked[0]["kind"] == "error"
     assert revoked[0]["text"].startswith("Governance revoked share #7: its channels are no longer available")
+    named = _changes(blank, [approved], [{**approved, "state": "revoked", "revoked_by": "gov-op",
+                                          "revoke_reason": "incident closed"}])
+    assert named[0]["text"].startswith("gov-op revoked share #7 (“incident closed”): its channels are no longer")
     assert _changes(blank, [outgoing], [{**outgoing, "state": "rejected", "decision_note": "no"}])[0]["text"] == (
         "Share request #7 was rejected by Governance: no.")
+
+
+def test_a_revoked_share_says_who_revoked_it_and_why(blank: Page) -> None:  # noqa: F811
+    revoked = {**SHARE, "state": "revoked", "revoked_by": "gov-op", "revoked_at": "2026-12-01T12:30:00Z",
+               "revoke_reason": "incident closed"}
+    text = _model(blank, f"(m) => m.revocationText({json.dumps(revoked)})")
+    moment = _model(blank, "(m) => m.formatMoment('2026-12-01T12:30:00Z')")
+    assert text == f"{moment} by gov-op: “incident closed”"
+    # a grant revoked directly (DELETE /grants): who, no reason
+    direct = {**revoked, "revoke_reason": None, "revoked_by": "admin"}
+    assert _model(blank, f"(m) => m.revocationText({json.dumps(direct)})") == f"{moment} by admin"
+    assert _model(blank, f"(m) => m.revocationText({json.dumps({**SHARE, 'state': 'approved'})})") is None
+
+
+def test_the_note_says_whose_requests_are_listed(blank: Page) -> None:  # noqa: F811
+    traffic = {"id": 2, "name": "Traffic", "home_region_code": "3402"}
+    def note(me: dict[str, Any]) -> Any:
+        return _model(blank, f"(m) => m.viewerNote({json.dumps(me)})")
+    assert note({"role": "operator", "department": traffic}) == "Requests of Traffic."
+    assert note({"role": "administrator", "department": traffic}).startswith(
+        "Requests of Traffic. As a platform administrator you may also ask on behalf of another department")
+    assert note({"role": "administrator", "department": None}).startswith(
+        "You belong to no department, so every department’s requests are listed")
+    assert note({"role": "operator", "department": None}) is None
+
+
+def test_a_found_channel_is_labelled_with_its_owner(blank: Page) -> None:  # noqa: F811
+    found = {"id": 12, "gb_id": "34020000001310000012", "name": "Gate 3", "owner_department_id": 1,
+             "owner_department_name": "Police", "channel_class": "public", "region_code": "3501"}
+    assert _model(blank, f"(m) => m.shareableLabel({json.dumps(found)})") == "Gate 3 · Police"
+    assert _model(blank, f"(m) => m.shareableLabel({json.dumps({**found, 'name': ''})})") == (
+        "34020000001310000012 · Police")
+
+
+def _tree(region_devices: dict[str, dict[str, list[int]]]) -> str:
+    """A tree as tree-model.js builds it: region code → device id → channel ids (one region level)."""
+    regions = [{"kind": "region", "key": f"region:{code}", "regions": [], "devices": [
+        {"kind": "device", "key": f"device:region:{code}:{device}", "channels": [{"id": c} for c in channels]}
+        for device, channels in devices.items()]} for code, devices in region_devices.items()]
+    return json.dumps(regions)
+
+
+def test_newly_visible_channels_open_their_path(blank: Page) -> None:  # noqa: F811
+    tree = _tree({"3402": {"d1": [1, 2]}, "3501": {"d2": [3], "d3": [4]}})
+    def holding(ids: list[int], devices: bool) -> Any:
+        return _run(blank, "tree.js", f"(m) => m.branchesHolding({tree}, new Set({ids}), {json.dumps(devices)})")
+    assert holding([3], True) == ["device:region:3501:d2", "region:3501"]
+    assert holding([3], False) == ["region:3501"]  # a large batch: regions only
+    assert holding([1, 4], True) == ["device:region:3402:d1", "region:3402", "device:region:3501:d3", "region:3501"]
+    assert holding([9], True) == []
 
 
 def test_problems_in_plain_words(blank: Page) -> None:  # noqa: F811

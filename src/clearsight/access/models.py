@@ -75,3 +75,7 @@ class ShareRequest(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     grant_id: Mapped[str | None] = mapped_column(String(GRANT_ID_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    # A revocation of the share (by the owner or an administrator): who, when, and the reason they gave.
+    revoked_by: Mapped[str | None] = mapped_column(String(USERNAME_LENGTH))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)

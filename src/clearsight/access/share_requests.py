@@ -116,6 +116,9 @@ class ShareRecord:
     grant_id: str | None
     created_at: datetime
     grant: Grant | None = field(default=None, compare=False)
+    revoked_by: str | None = None  # who revoked the share (or its grant, revoked directly)
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = None  # only for a revocation of the share: DELETE /grants takes no reason
 
 
 class ShareRequests:
@@ -190,8 +193,8 @@ class ShareRequests:
             row = await session.get(ShareRequest, request_id)
             if row is None or not _party(subject, row):
                 raise ShareNotFound(request_id)
-            record = _record(row, self._access.now())
-        return await self._with_grant(record)
+            grant = await session.get(AccessGrant, row.grant_id) if row.grant_id else None
+            return _record(row, self._access.now(), grant)
 
     async def list(self, subject: Subject, *, direction: str | None = None, department_id: int | None = None,
                    state: ShareState | None = None) -> list[ShareRecord]:
@@ -225,14 +228,7 @@ class ShareRequests:
             grant_ids = [row.grant_id for row in rows if row.grant_id]
             grants = {g.id: g for g in await session.scalars(
                 select(AccessGrant).where(AccessGrant.id.in_(grant_ids)))} if grant_ids else {}
-            return [_record(row, now, _grant(grants[row.grant_id]) if row.grant_id in grants else None)
-                    for row in rows]
-
-    async def _with_grant(self, record: ShareRecord) -> ShareRecord:
-        if record.grant_id is None:
-            return record
-        grant = await self._store.get_grant(record.grant_id)
-        return _replace_grant(record, grant, self._access.now())
+            return [_record(row, now, grants.get(row.grant_id) if row.grant_id else None) for row in rows]
 
     # --- deciding ---
 
@@ -271,7 +267,7 @@ class ShareRequests:
             row.state, row.decided_by, row.decided_at = ShareState.APPROVED.value, subject.username, now
             row.decision_note, row.grant_id = approval.note, grant.id
             await session.flush()
-            record = _record(row, now, grant)
+            record = replace(_record(row, now), grant=grant)
         narrowed = (set(channels) != set(requested_channels) or actions != requested_actions
                     or start != record.period_start or end != record.period_end)
         details: dict[str, JsonValue] = {
@@ -324,13 +320,16 @@ class ShareRequests:
         if grant_id is not None:  # ends its streams and records permission.change
             grant = await self._access.revoke_grant(grant_id, subject.username, client)
         now = self._access.now()
+        reason = (reason or "").strip() or None
         async with self._sessions.begin() as session:
             row = await _claim(session, request_id)
             if row is None:
                 raise ShareNotFound(request_id)
             row.state = ShareState.REVOKED.value
+            row.revoked_by, row.revoke_reason = subject.username, reason
+            row.revoked_at = grant.revoked_at if grant is not None and grant.revoked_at is not None else now
             await session.flush()
-            record = _record(row, now, grant)
+            record = replace(_record(row, now), grant=grant)
         await self._audit.record(AuditAction.SHARE_DECISION, actor=subject.username, target=f"share:{record.id}",
                                  client=client, grant=grant_id, reason=reason,
                                  details={**_details(record), "decision": "revoke"})
@@ -375,9 +374,14 @@ def _actions(text: str) -> frozenset[Action]:
     return frozenset(Action(a) for a in text.split(",") if a)
 
 
-def _record(row: ShareRequest, now: datetime, grant: Grant | None = None) -> ShareRecord:
+def _record(row: ShareRequest, now: datetime, grant_row: AccessGrant | None = None) -> ShareRecord:
+    """The request as read now; `grant_row` (the grant it created) tells a direct revocation and the end."""
+    grant = _grant(grant_row) if grant_row is not None else None
     state = ShareState(row.state)
     ends = grant.valid_until if grant is not None and grant.valid_until is not None else row.period_end
+    revoked_by, revoked_at = row.revoked_by, row.revoked_at
+    if grant_row is not None and grant_row.revoked_at is not None:
+        revoked_by, revoked_at = revoked_by or grant_row.revoked_by, revoked_at or grant_row.revoked_at
     if state is ShareState.APPROVED and grant is not None and grant.revoked_at is not None:
         state = ShareState.REVOKED  # its grant was revoked directly (DELETE /grants/{id})
     elif state is ShareState.APPROVED and ends <= now:
@@ -388,17 +392,7 @@ def _record(row: ShareRequest, now: datetime, grant: Grant | None = None) -> Sha
                        actions=_actions(row.actions), period_start=row.period_start, period_end=row.period_end,
                        state=state, decided_by=row.decided_by, decided_at=row.decided_at,
                        decision_note=row.decision_note, grant_id=row.grant_id, created_at=row.created_at,
-                       grant=grant)
-
-
-def _replace_grant(record: ShareRecord, grant: Grant | None, now: datetime) -> ShareRecord:
-    state = record.state
-    if state is ShareState.APPROVED and grant is not None:
-        if grant.revoked_at is not None:
-            state = ShareState.REVOKED
-        elif grant.valid_until is not None and grant.valid_until <= now:
-            state = ShareState.EXPIRED
-    return replace(record, grant=grant, state=state)
+                       grant=grant, revoked_by=revoked_by, revoked_at=revoked_at, revoke_reason=row.revoke_reason)
 
 
 def _details(record: ShareRecord) -> dict[str, JsonValue]:

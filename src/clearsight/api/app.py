@@ -58,6 +58,7 @@ from clearsight.api.routers import privacy_masks as privacy_mask_routes
 from clearsight.api.routers import recorded_playback as recorded_playback_routes
 from clearsight.api.routers import recordings as recording_routes
 from clearsight.api.routers import share_requests as share_request_routes
+from clearsight.api.routers import user_accounts as user_account_routes
 from clearsight.api.routers import users as user_routes
 from clearsight.api.security import UnthrottledLogins, current_user
 from clearsight.api.sessions import SessionGuard
@@ -167,7 +168,8 @@ def create_app(
     protected = APIRouter(dependencies=[Depends(current_user)])
     # pending_device_routes before devices: /devices/pending is not a device ID
     for module in (pending_device_routes, devices, channels, regions, groups, export_routes, recording_routes,
-                   grants, departments, share_request_routes, user_routes, privacy_mask_routes):
+                   grants, departments, share_request_routes, user_routes, user_account_routes,
+                   privacy_mask_routes):
         protected.include_router(module.router)
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auditors_read_only)])  # auditors change nothing
     api.include_router(auth.router)  # signing in is public; its other routes take any credential but API tokens

@@ -261,6 +261,10 @@ class UsersPort(Protocol):
 
     async def set_active(self, user_id: int, active: bool) -> UserRecord | None: ...
 
+    async def create_user(self, username: str, password: str, role: str) -> UserRecord:
+        """Raises UserExists, InvalidUsername or WeakPassword (`clearsight.access.users`)."""
+        ...
+
 
 class DeviceControlPort(Protocol):
     """Implemented by the GB28181 platform service; raises `DeviceOffline` / `DeviceTimeout`."""

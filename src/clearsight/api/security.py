@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 
 from clearsight.access.api_tokens import API_TOKEN_PREFIX, ApiTokenScope
 from clearsight.access.users import Role
+from clearsight.api.caller_state import current_state
 from clearsight.api.deps import ApiServices
 from clearsight.api.problems import Problem
 from clearsight.api.session_cookies import SESSION_COOKIE
@@ -61,6 +62,7 @@ async def authenticate(connection: HTTPConnection) -> Principal:
         principal = await _session_caller(services, cookie)
     else:
         raise _unauthenticated("a bearer token is required")
+    principal = await current_state(services, principal)  # disabled users refused, role as stored now
     connection.state.principal = principal
     return principal
 

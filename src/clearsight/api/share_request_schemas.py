@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from clearsight.access.policy import Action, ChannelClass
+from clearsight.access.share_discovery import ShareableChannel, ShareableChannelPage
 from clearsight.access.share_requests import MAX_CHANNELS, ShareRecord, ShareState
 from clearsight.api.access_schemas import GrantOut
 from clearsight.api.params import RowKey
@@ -75,6 +76,9 @@ class ShareOut(Schema):
     grant_id: str | None
     grant: GrantOut | None = Field(description="What was approved (channels, actions, period), once decided.")
     created_at: UtcDatetime
+    revoked_by: str | None = Field(description="Who revoked the share (or its grant, revoked directly).")
+    revoked_at: UtcDatetime | None
+    revoke_reason: str | None = Field(description="The reason given when revoking the share, if any.")
 
     @staticmethod
     def of(record: ShareRecord) -> ShareOut:
@@ -85,4 +89,34 @@ class ShareOut(Schema):
                         period_end=record.period_end, state=record.state, decided_by=record.decided_by,
                         decided_at=record.decided_at, decision_note=record.decision_note,
                         grant_id=record.grant_id, grant=GrantOut.of(record.grant) if record.grant else None,
-                        created_at=record.created_at)
+                        created_at=record.created_at, revoked_by=record.revoked_by, revoked_at=record.revoked_at,
+                        revoke_reason=record.revoke_reason)
+
+
+class ShareableChannelOut(Schema):
+    """What asking for a channel needs, and nothing more (no stream, no device, no position)."""
+
+    id: int
+    gb_id: str
+    name: str
+    owner_department_id: int
+    owner_department_name: str
+    channel_class: ChannelClass = Field(description="public or restricted: sensitive channels are never listed.")
+    region_code: str | None
+
+    @staticmethod
+    def of(channel: ShareableChannel) -> ShareableChannelOut:
+        return ShareableChannelOut(id=channel.id, gb_id=channel.gb_id, name=channel.name,
+                                   owner_department_id=channel.owner_department_id,
+                                   owner_department_name=channel.owner_department_name,
+                                   channel_class=channel.channel_class, region_code=channel.region_code)
+
+
+class ShareableChannelPageOut(Schema):
+    items: list[ShareableChannelOut]
+    next_cursor: int | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
+
+    @staticmethod
+    def of(page: ShareableChannelPage) -> ShareableChannelPageOut:
+        return ShareableChannelPageOut(items=[ShareableChannelOut.of(c) for c in page.items],
+                                       next_cursor=page.next_cursor)

@@ -12,14 +12,23 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from clearsight.access.policy import Subject
+from clearsight.access.share_discovery import MAX_NAME_FILTER, MAX_PAGE, ShareableChannels
 from clearsight.access.share_requests import ShareApproval, ShareAsk, ShareError, ShareRequests, ShareState
 from clearsight.api.auditing import client_address
 from clearsight.api.channel_access import subject_of
 from clearsight.api.deps import ApiServices, Services
+from clearsight.api.params import MAX_ROW_KEY, RowKeyFilter
 from clearsight.api.problems import PROBLEM_RESPONSES, VALIDATION_FAILED, Problem
 from clearsight.api.routers.grants import access_of
 from clearsight.api.security import Operator
-from clearsight.api.share_request_schemas import ShareApproveIn, ShareAskIn, ShareOut, ShareRejectIn, ShareRevokeIn
+from clearsight.api.share_request_schemas import (
+    ShareableChannelPageOut,
+    ShareApproveIn,
+    ShareAskIn,
+    ShareOut,
+    ShareRejectIn,
+    ShareRevokeIn,
+)
 from clearsight.api.tokens import Principal
 
 logger = logging.getLogger(__name__)
@@ -66,6 +75,29 @@ async def list_share_requests(services: Services, user: Operator,
     except ShareError as exc:
         raise _problem(exc) from exc
     return [ShareOut.of(r) for r in records]
+
+
+@router.get("/channels")
+async def list_shareable_channels(
+        services: Services, user: Operator,
+        name: Annotated[str | None, Query(max_length=MAX_NAME_FILTER, description="Contained in the name.")] = None,
+        region: Annotated[str | None, Query(pattern=r"^[0-9]{2,8}$", description="Region code prefix.")] = None,
+        owner_department_id: RowKeyFilter = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        cursor: Annotated[int | None, Query(ge=0, le=MAX_ROW_KEY, description="The last page's `next_cursor`.")
+                          ] = None,
+) -> ShareableChannelPageOut:
+    """Channels of other departments the caller's department may ask for: ID, name, owner, class, region.
+
+    No stream and no other detail; sensitive channels are not listed (their owner gives their IDs). Not
+    audited: a search hands out no video (the request naming the channels is audited)."""
+    access = access_of(services)
+    subject = await subject_of(services, user)
+    assert subject is not None
+    page = await ShareableChannels(access.store).search(subject, name=name or None, region=region,
+                                                        owner_department_id=owner_department_id,
+                                                        limit=limit, cursor=cursor)
+    return ShareableChannelPageOut.of(page)
 
 
 @router.get("/{request_id}")

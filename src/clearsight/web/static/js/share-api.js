@@ -1,5 +1,5 @@
 // The share-request endpoints (`/share-requests`, docs/access.md) and what the Sharing view reads beside
-// them: departments (names for IDs) and the channels the caller may see.
+// them: the signed-in user (`/users/me`), departments (names for IDs) and channels to ask for.
 
 import { request } from './api.js';
 
@@ -22,8 +22,13 @@ export const revokeShare = async (id, reason) => json(await request('POST', `/sh
 
 export const listDepartments = async (options) => json(await request('GET', '/departments', options));
 
-/** Channels the caller may see whose name contains `text` (the API filters by the caller's grants). */
-export async function searchChannels(text, limit, options) {
+/** `GET /users/me`: id, username, role and department ({id, name, home_region_code} or null). */
+export const readMe = async (options) => json(await request('GET', '/users/me', options));
+
+/** Other departments' channels whose name contains `text`, to ask for (`GET /share-requests/channels`):
+ * {items: [{id, gb_id, name, owner_department_id, owner_department_name, channel_class, region_code}],
+ * next_cursor}. Sensitive channels are never listed. */
+export async function findShareableChannels(text, limit, options) {
   const query = new URLSearchParams({ name: text, limit: String(limit) });
-  return (await json(await request('GET', `/channels?${query}`, options))).items;
+  return json(await request('GET', `/share-requests/channels?${query}`, options));
 }

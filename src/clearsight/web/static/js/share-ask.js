@@ -1,24 +1,27 @@
-// "New request": channels (found among those the caller may see, or entered by ID), the actions asked,
-// the purpose and the period (ending 7 days ahead unless changed), sent as `POST /share-requests`.
+// "New request": channels (found by name among other departments' channels, or entered by ID), the
+// actions asked, the purpose and the period (ending 7 days ahead unless changed), sent as
+// `POST /share-requests`.
 //
-// The API lists only channels the caller's grants reach (GET /channels); it has no search over other
-// departments' channels, so a channel not yet visible is added by the ID its owner gives.
+// The search is `GET /share-requests/channels`: other departments' public and restricted channels with
+// their owner. Sensitive channels are never listed, so those are added by the ID their owner gives.
 
-import { askShare, searchChannels } from './share-api.js';
+import { askShare, findShareableChannels } from './share-api.js';
 import { checkboxGroup, field, FormError, openForm } from './share-dialog.js';
 import { clear, h } from './dom.js';
 import { icon } from './icons.js';
 import {
-  askBody, dateFromLocalInput, DEFAULT_PERIOD_MS, localInputValue, parseChannelIds, SHARE_ACTIONS,
+  askBody, dateFromLocalInput, DEFAULT_PERIOD_MS, localInputValue, parseChannelIds, SHARE_ACTIONS, shareableLabel,
 } from './share-model.js';
 import { channelLabel } from './tree-model.js';
 
 const SEARCH_DEBOUNCE_MS = 200;
 const SEARCH_LIMIT = 20;
 
-/** Opens the form; resolves with the created request, or null. `channelName(id)` names a known channel. */
-export function askForShare({ departments, isAdministrator, channelName }) {
-  const picker = new ChannelPicker(channelName);
+/** Opens the form; resolves with the created request, or null. `channelName(id)` names a known channel,
+ * `onNamed(id, label)` learns the name of one found by the search; `ownDepartment` is the caller's
+ * department (null: none, so an administrator must name one). */
+export function askForShare({ departments, isAdministrator, ownDepartment, channelName, onNamed }) {
+  const picker = new ChannelPicker(channelName, onNamed);
   const actions = checkboxGroup('Actions asked', SHARE_ACTIONS.map(([value, label]) => ({ value, label, checked: value === 'live' })),
     'share-actions');
   const purpose = h('textarea', { class: 'input share-textarea', name: 'purpose', required: true, rows: '3', maxlength: '1000' });
@@ -28,12 +31,15 @@ export function askForShare({ departments, isAdministrator, channelName }) {
     value: localInputValue(new Date(now.getTime() + DEFAULT_PERIOD_MS)) });
   let department = null;
   if (isAdministrator) {
-    department = h('select', { class: 'input', name: 'department_id' },
-      h('option', { value: '', text: 'My own department' }),
+    department = h('select', { class: 'input', name: 'department_id', required: !ownDepartment },
+      ownDepartment ? h('option', { value: '', text: `My own department (${ownDepartment.name})` })
+        : h('option', { value: '', text: 'Choose the requesting department' }),
       ...departments.map((d) => h('option', { value: String(d.id), text: d.name })));
   }
   const body = h('div', { class: 'share-form__fields' },
-    department ? field('Requesting department', department, 'Platform administrators ask on behalf of a department.') : null,
+    department ? field('Requesting department', department, ownDepartment
+      ? 'Platform administrators may ask on behalf of another department.'
+      : 'You belong to no department: a share is always asked for one.') : null,
     picker.element,
     actions.element,
     field('Purpose', purpose, 'Required: the owning department decides on it, and it is recorded.'),
@@ -55,10 +61,11 @@ export function askForShare({ departments, isAdministrator, channelName }) {
   });
 }
 
-/** Search the visible channels, or add IDs by hand; the chosen ones are listed with a remove button. */
+/** Search other departments' channels, or add IDs by hand; the chosen ones are listed with a remove button. */
 class ChannelPicker {
-  constructor(channelName) {
+  constructor(channelName, onNamed) {
     this.channelName = channelName;
+    this.onNamed = onNamed;
     this.chosen = new Map(); // channel id → label
     this.searchTimer = null;
     this.searchAbort = null;
@@ -71,11 +78,12 @@ class ChannelPicker {
     this.idError = h('div', { class: 'share-picker__error', role: 'alert' });
     this.list = h('ul', { class: 'share-picker__chosen', 'aria-label': 'Channels asked for' });
     this.element = h('fieldset', { class: 'share-picker' }, h('legend', { class: 'field__label', text: 'Channels' }),
-      field('Find channels you can see', this.search),
+      field('Find channels of other departments', this.search,
+        'By name: public and restricted channels, with the department that decides.'),
       this.results,
       h('div', { class: 'share-picker__by-id' },
         field('Or add channel IDs', this.idInput,
-          'Channels of another department you cannot see yet: the IDs its owner gives you.'),
+          'Sensitive channels are not listed: add them by the ID their owner gives you.'),
         h('button', { class: 'button', type: 'button', text: 'Add', onclick: () => this.#addTyped() })),
       this.idError,
       this.list);
@@ -102,14 +110,21 @@ class ChannelPicker {
     const abort = new AbortController();
     this.searchAbort = abort;
     try {
-      const channels = await searchChannels(text.slice(0, 64), SEARCH_LIMIT, { signal: abort.signal });
+      const page = await findShareableChannels(text.slice(0, 64), SEARCH_LIMIT, { signal: abort.signal });
       if (this.searchAbort !== abort) return;
+      const channels = page.items;
       clear(this.results).append(...(channels.length
         ? channels.map((c) => h('li', {}, h('button', {
           class: 'button button--ghost share-picker__result', type: 'button', dataset: { channelId: c.id },
-          'aria-label': `Add ${channelLabel(c)} (channel ${c.id})`, onclick: () => this.#add(c.id, channelLabel(c)),
-        }, icon('camera'), h('span', { text: channelLabel(c) }), h('span', { class: 'mono muted', text: `#${c.id}` }))))
-        : [h('li', { class: 'muted', text: `No channel you can see matches “${text}”.` })]));
+          'aria-label': `Add ${channelLabel(c)} of ${c.owner_department_name} (channel ${c.id})`,
+          onclick: () => { this.onNamed?.(c.id, channelLabel(c)); this.#add(c.id, shareableLabel(c)); },
+        }, icon('camera'), h('span', { text: channelLabel(c) }),
+        h('span', { class: 'muted share-picker__owner', text: c.owner_department_name }),
+        c.channel_class === 'public' ? null : h('span', { class: 'share-picker__class', text: c.channel_class }),
+        h('span', { class: 'mono muted', text: `#${c.id}` }))))
+        : [h('li', { class: 'muted', text: `No other department's channel matches “${text}”.` })]),
+      ...(page.next_cursor !== null
+        ? [h('li', { class: 'muted', text: `Only the first ${channels.length} are shown: type more of the name.` })] : []));
     } catch (error) {
       if (error.name === 'AbortError') return;
       clear(this.results).append(h('li', { class: 'share-picker__error', text: error.detail || error.message }));

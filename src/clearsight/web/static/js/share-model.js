@@ -167,6 +167,35 @@ export function decisionText(share) {
   return `${verb} by ${share.decided_by} on ${formatMoment(share.decided_at)}${note}`;
 }
 
+/** "2026-12-01 12:00 by owner-op: “incident closed”", or null unless revoked. The share's own revocation
+ * names who and why; a grant revoked directly (`DELETE /grants`) names who, without a reason. */
+export function revocationText(share) {
+  const at = share.revoked_at ?? share.grant?.revoked_at;
+  if (share.state !== 'revoked' || !at) return null;
+  const by = share.revoked_by ? ` by ${share.revoked_by}` : '';
+  const reason = share.revoke_reason ? `: “${share.revoke_reason}”` : '';
+  return `${formatMoment(at)}${by}${reason}`;
+}
+
+/** "Gate 3 · Police": a channel found by the share search, with the department that decides. */
+export function shareableLabel(channel) {
+  return `${channel.name || channel.gb_id} · ${channel.owner_department_name}`;
+}
+
+/** Whose requests the Sharing view lists, for the signed-in user (`GET /users/me`). The API lists a
+ * department's requests, except for an administrator outside every department: every request, under both
+ * directions. */
+export function viewerNote(me) {
+  const department = me?.department;
+  if (me?.role !== 'administrator') return department ? `Requests of ${department.name}.` : null;
+  if (department) {
+    return `Requests of ${department.name}. As a platform administrator you may also ask on behalf of another `
+      + 'department, and decide any department’s requests (GET /share-requests?department_id=…).';
+  }
+  return 'You belong to no department, so every department’s requests are listed, under both Outgoing and '
+    + 'Incoming; as a platform administrator you may decide any of them, and ask on behalf of a department.';
+}
+
 /** Is an approved share still running (not revoked, not expired, not yet over by the clock). */
 export function isActive(share, now = new Date()) {
   return share.state === 'approved' && new Date(share.grant?.valid_until ?? share.period_end) > now;
@@ -195,7 +224,8 @@ function changeText(share, departmentName) {
   switch (share.state) {
     case 'approved': return `Share request #${share.id} was approved by ${owner}${note}. Its channels are in the channel list.`;
     case 'rejected': return `Share request #${share.id} was rejected by ${owner}${note}.`;
-    case 'revoked': return `${owner} revoked share #${share.id}: its channels are no longer available and open views of them have ended.`;
+    case 'revoked': return `${share.revoked_by ?? owner} revoked share #${share.id}`
+      + `${share.revoke_reason ? ` (“${share.revoke_reason}”)` : ''}: its channels are no longer available and open views of them have ended.`;
     case 'expired': return `Share #${share.id} from ${owner} has expired: its channels are no longer available.`;
     default: return `Share request #${share.id} is now ${stateLabel(share.state).toLowerCase()}.`;
   }

@@ -7,10 +7,11 @@ import { allPages, PAGE_SIZE } from './catalog.js';
 import { clear, h } from './dom.js';
 import { icon } from './icons.js';
 import { askForShare } from './share-ask.js';
-import { listDepartments, listShares } from './share-api.js';
+import { listDepartments, listShares, readMe } from './share-api.js';
 import { approve, reject, revoke } from './share-decide.js';
 import {
-  actionLabel, decisionText, formatMoment, formatPeriod, grantedScope, isActive, problemText, stateLabel,
+  actionLabel, decisionText, formatMoment, formatPeriod, grantedScope, isActive, problemText, revocationText, stateLabel,
+  viewerNote,
 } from './share-model.js';
 import { channelLabel } from './tree-model.js';
 
@@ -28,6 +29,8 @@ export class SharingView {
     this.onChanged = onChanged;
     this.departments = new Map();
     this.channels = new Map();
+    this.found = new Map(); // channel id → name, of channels picked from the share search
+    this.me = null;
     this.outgoing = [];
     this.incoming = [];
     this.tab = 'outgoing';
@@ -35,6 +38,7 @@ export class SharingView {
 
     this.status = h('div', { class: 'share-view__status', role: 'status' });
     this.error = h('div', { class: 'notice notice--error', role: 'alert', hidden: true });
+    this.note = h('p', { class: 'muted share-view__note', hidden: true }); // whose requests are listed
     this.tabButtons = new Map();
     this.panels = new Map();
     const tablist = h('div', { class: 'share-tabs', role: 'tablist', 'aria-label': 'Share requests',
@@ -58,9 +62,7 @@ export class SharingView {
         h('button', { class: 'button button--ghost button--icon', type: 'button', title: 'Close', 'aria-label': 'Close',
           onclick: () => dialog.close() }, icon('close'))),
       h('div', { class: 'share-view__body' },
-        isAdministrator ? h('p', { class: 'muted share-view__note',
-          text: 'As a platform administrator you see and may decide every department’s requests.' }) : null,
-        this.error, tablist, ...this.panels.values(), this.status));
+        this.note, this.error, tablist, ...this.panels.values(), this.status));
     this.#select('outgoing');
   }
 
@@ -81,6 +83,7 @@ export class SharingView {
   async reload() {
     this.status.textContent = 'Loading…';
     const loading = Promise.all([
+      readMe(),
       listDepartments(),
       allPages((offset) => listChannels(offset, PAGE_SIZE)),
       listShares('outgoing'),
@@ -88,8 +91,12 @@ export class SharingView {
     ]);
     this.loading = loading;
     try {
-      const [departments, channels, outgoing, incoming] = await loading;
+      const [me, departments, channels, outgoing, incoming] = await loading;
       if (this.loading !== loading) return;
+      this.me = me;
+      const note = viewerNote(me);
+      this.note.hidden = !note;
+      this.note.textContent = note ?? '';
       this.departments = new Map(departments.map((d) => [d.id, d.name]));
       this.channels = new Map(channels.map((c) => [c.id, channelLabel(c)]));
       this.outgoing = outgoing;
@@ -108,14 +115,15 @@ export class SharingView {
   get names() {
     return {
       department: (id) => this.departments.get(id) ?? `department ${id}`,
-      channel: (id) => this.channels.get(id) ?? `channel #${id}`,
+      channel: (id) => this.channels.get(id) ?? this.found.get(id) ?? `channel #${id}`,
     };
   }
 
   async #ask() {
     const created = await askForShare({
       departments: [...this.departments].map(([id, name]) => ({ id, name })),
-      isAdministrator: this.isAdministrator, channelName: this.names.channel,
+      isAdministrator: this.isAdministrator, ownDepartment: this.me?.department ?? null, channelName: this.names.channel,
+      onNamed: (id, name) => this.found.set(id, name),
     });
     if (created) await this.#changed('outgoing');
   }
@@ -183,7 +191,7 @@ export class SharingView {
       ['Purpose', share.purpose, 'share-card__purpose'],
       ['Asked by', `${share.requested_by} on ${formatMoment(share.created_at)}`, ''],
       ['Decision', decisionText(share), 'share-card__decision'],
-      ['Revoked', share.grant?.revoked_at ? formatMoment(share.grant.revoked_at) : null, ''],
+      ['Revoked', revocationText(share), 'share-card__revoked'],
       ['Narrowed from', scope.narrowed ? `${share.channel_ids.map(names.channel).join(', ')} · `
         + `${share.actions.map(actionLabel).join(', ')} · ${formatPeriod(share.period_start, share.period_end)}` : null, 'muted'],
     ].filter(([, value]) => value);

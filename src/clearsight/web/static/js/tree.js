@@ -25,6 +25,27 @@ function highlighted(text, needle) {
     text.slice(at + needle.length)];
 }
 
+/**
+ * Keys of the branches holding any of `channelIds`: their regions, and their devices too when `withDevices`.
+ * Opened when channels arrive after the first reading (a share approved), so they are in sight at once.
+ */
+export function branchesHolding(tree, channelIds, withDevices) {
+  const keys = [];
+  const walk = (node) => {
+    if (node.kind === 'device') {
+      const holds = node.channels.some((c) => channelIds.has(c.id));
+      if (holds && withDevices) keys.push(node.key);
+      return holds;
+    }
+    let holds = false;
+    for (const child of [...node.regions, ...node.devices]) holds = walk(child) || holds;
+    if (holds) keys.push(node.key);
+    return holds;
+  };
+  tree.forEach(walk);
+  return keys;
+}
+
 export class ChannelTree {
   constructor(root, { onActivate }) {
     this.onActivate = onActivate;
@@ -33,6 +54,7 @@ export class ChannelTree {
     this.shape = null;
     this.expanded = new Set();
     this.initialised = false;
+    this.knownChannelIds = new Set(); // of the last reading: the others are new
     this.query = '';
     this.rows = new Map(); // node key → {row, node} of drawn region and device rows
     this.channelRows = new Map(); // channel id → drawn row
@@ -84,7 +106,14 @@ export class ChannelTree {
       for (const key of branchKeys(this.tree)) {
         if (everything || key.startsWith('region:')) this.expanded.add(key);
       }
+    } else {
+      // Channels visible since the last reading open their path (a large batch: its regions only).
+      const arrived = new Set(catalog.channels.map((c) => c.id).filter((id) => !this.knownChannelIds.has(id)));
+      if (arrived.size) {
+        for (const key of branchesHolding(this.tree, arrived, arrived.size <= EXPAND_ALL_UP_TO_CHANNELS)) this.expanded.add(key);
+      }
     }
+    this.knownChannelIds = new Set(catalog.channels.map((c) => c.id));
     const online = catalog.channels.filter((c) => channelOnline(c, devices.get(c.device_id))).length;
     this.totalLabel.textContent = String(catalog.channels.length);
     this.summary.textContent = `${catalog.channels.length} channels · ${online} online`;
