@@ -1,0 +1,160 @@
+// One tile's playback of the platform's recording of a channel: `POST /channels/{id}/playback` {start, speed}
+// opens a session, its WebSocket carries fMP4 (played by `MsePlayer` at the session's speed) and JSON:
+// `position` {time, speed} about every second, `gap` {from, to} (skipped), `seeked` {time} before a fresh init
+// segment, `end`, `error` {message}. The viewer's seek, speed, pause and resume go back over the same socket;
+// stopping deletes the session. A restricted channel's stated reason is asked for and sent along (reason.js).
+
+import { startPlayback, stopPlayback } from './api.js';
+import { failure, streamFailure } from './failures.js';
+import { playbackPace, SPEEDS } from './playback-pace.js';
+import { MsePlayer } from './player.js';
+import { withReason } from './reason.js';
+
+export class PlaybackSession {
+  /**
+   * Handlers: `onState(state)` with requesting, connecting, buffering, playback or paused; `onPosition(ms,
+   * speed)` (the recorded instant being shown, epoch ms); `onGap(fromMs, toMs)`; `onFailure(failure)`;
+   * `onEnded(reason)`. `label` names the channel in the reason prompt.
+   */
+  constructor(channelId, video, handlers, label = `channel ${channelId}`) {
+    this.channelId = channelId;
+    this.video = video;
+    this.handlers = handlers;
+    this.label = label;
+    this.player = null;
+    this.sessionId = null;
+    this.request = null;
+    this.stopped = false;
+    this.paused = false;
+    this.speed = 1;
+    this.position = null;
+  }
+
+  /** Play from `startMs` (epoch ms) at `speed`. */
+  async start(startMs, speed = 1) {
+    this.speed = speed;
+    this.#setPosition(startMs);
+    this.handlers.onState('requesting');
+    this.request = new AbortController();
+    const { signal } = this.request;
+    let info;
+    try {
+      info = await withReason({ id: this.channelId, label: this.label },
+        (reason) => startPlayback(this.channelId, startMs, speed, { signal, reason }), { signal });
+    } catch (error) {
+      if (!this.stopped && error.name !== 'AbortError' && error.status !== 401) {
+        this.handlers.onFailure(streamFailure(error, 'recording'));
+      }
+      return;
+    } finally {
+      this.request = null;
+    }
+    this.sessionId = info.session_id;
+    if (this.stopped) {
+      this.#deleteSession();
+      return;
+    }
+    if (info.start) this.#setPosition(Date.parse(info.start));
+    this.player = new MsePlayer(this.video, { wsUrl: info.ws_url, mime: null, pace: playbackPace(this.speed) }, {
+      onState: (state) => this.handlers.onState(state === 'live' ? this.#playingState() : state),
+      onStats: () => {},
+      onMessage: (message) => this.#onMessage(message),
+      onEnd: () => this.#finish(() => this.handlers.onEnded('the recording ended')),
+      onLost: (detail) => this.#finish(() => this.handlers.onFailure(failure('connection', detail))),
+      onFailure: (step, detail) => this.#finish(() => this.handlers.onFailure(failure(step, detail))),
+    });
+  }
+
+  /** Show the recording from `ms` on (within the running session). */
+  seek(ms) {
+    if (!this.player) return;
+    this.player.send({ type: 'seek', time: new Date(ms).toISOString() });
+    this.#setPosition(ms);
+  }
+
+  setSpeed(speed) {
+    if (!SPEEDS.includes(speed)) throw new Error(`no playback speed ${speed}`);
+    this.speed = speed;
+    if (!this.player) return;
+    this.player.send({ type: 'speed', speed });
+    this.player.setPace(playbackPace(speed));
+    this.#setPosition(this.position);
+  }
+
+  pause() {
+    this.#hold(true);
+  }
+
+  resume() {
+    this.#hold(false);
+  }
+
+  /** End the session (closing the socket and deleting it on the platform). */
+  stop() {
+    this.stopped = true;
+    this.request?.abort();
+    this.#release();
+    this.#deleteSession();
+  }
+
+  /** Browser-side figures of the running player, or null. */
+  playerStats() {
+    return this.player?.playerStats() ?? null;
+  }
+
+  #hold(paused) {
+    if (!this.player || this.paused === paused) return;
+    this.paused = paused;
+    this.player.send({ type: paused ? 'pause' : 'resume' });
+    this.player.hold(paused);
+    this.handlers.onState(this.#playingState());
+  }
+
+  #playingState() {
+    return this.paused ? 'paused' : 'playback';
+  }
+
+  #onMessage(message) {
+    const at = (value) => Date.parse(value);
+    switch (message.type) {
+      case 'position':
+        if (Number.isFinite(at(message.time))) this.#setPosition(at(message.time), message.speed);
+        break;
+      case 'gap':
+        if (Number.isFinite(at(message.from))) this.handlers.onGap(at(message.from), at(message.to));
+        break;
+      case 'seeked':
+        this.player.reset();
+        if (Number.isFinite(at(message.time))) this.#setPosition(at(message.time));
+        break;
+      case 'error':
+        this.#finish(() => this.handlers.onFailure(failure('playback', String(message.message ?? ''))));
+        break;
+      default: break; // not ours to understand
+    }
+  }
+
+  #setPosition(ms, speed = this.speed) {
+    if (SPEEDS.includes(speed)) this.speed = speed;
+    this.position = ms;
+    this.handlers.onPosition(ms, this.speed);
+  }
+
+  #finish(report) {
+    this.#release();
+    this.#deleteSession();
+    if (!this.stopped) report();
+  }
+
+  #release() {
+    this.player?.destroy();
+    this.player = null;
+  }
+
+  #deleteSession() {
+    const sessionId = this.sessionId;
+    this.sessionId = null;
+    // A session whose delete fails ends by itself at its `expires_at`.
+    if (sessionId) stopPlayback(sessionId).catch(() => {});
+  }
+}
