@@ -1,5 +1,5 @@
-// The playback controls of a tile's timeline: pause / resume, 1× 2× 4× 8×, "Live" back to live view, and the
-// recorded instant being shown. Shown only while the tile plays a recording.
+// The playback controls of a tile's timeline: pause / resume, 1× 2× 4× 8×, "Live" back to live view; and the
+// clock over the picture: the recorded instant being shown. Shown only while the tile plays a recording.
 
 import { h } from './dom.js';
 import { SPEEDS } from './playback-pace.js';
@@ -18,25 +18,26 @@ export class PlaybackControls {
       'aria-pressed': String(speed === 1), title: `Play at ${speed}× speed`,
       onclick: (e) => { e.stopPropagation(); handlers.onSpeed(speed); },
     }));
-    this.clock = h('span', { class: 'timeline__clock', role: 'status', 'aria-label': 'Playback position' });
+    this.clock = h('div', { class: 'tile__clock', role: 'status', 'aria-label': 'Playback position', hidden: true });
     this.element = h('div', { class: 'timeline__playback', role: 'group', 'aria-label': 'Playback', hidden: true },
       this.pauseButton,
       h('div', { class: 'timeline__speeds', role: 'group', 'aria-label': 'Speed' }, this.speedButtons),
       h('button', {
         class: 'button timeline__live', type: 'button', text: 'Live', title: 'Back to live view',
         onclick: (e) => { e.stopPropagation(); handlers.onLive(); },
-      }),
-      this.clock);
+      }));
   }
 
   /** Hide the controls (live view, an empty tile). */
   hide() {
     this.element.hidden = true;
+    this.clock.hidden = true;
   }
 
   /** Show them for a recording at `ms` (null: not known yet), played at `speed`, paused or not. */
   show(ms, speed, paused) {
     this.element.hidden = false;
+    this.clock.hidden = ms === null;
     this.paused = paused;
     this.pauseButton.textContent = paused ? 'Resume' : 'Pause';
     this.pauseButton.setAttribute('aria-pressed', String(paused));

@@ -67,7 +67,7 @@ export class VideoTile {
       this.#tool('close', 'Close', () => handlers.onClose(this))),
     this.message,
     h('div', { class: 'tile__stats', 'aria-label': 'Stream statistics' }, this.statsList),
-    this.timeline.element);
+    this.controls.clock, this.timeline.element);
   }
 
   #tool(name, label, action) {
