@@ -42,9 +42,9 @@ def test_ticks_fall_on_local_hours_and_minutes(blank: Page) -> None:  # noqa: F8
     result = _run(blank, "timeline-model.js", """(m) => {
       const day = m.dayOf('2026-03-14');
       const whole = m.ticksOf(m.windowOf(day, m.DAY_MS, 0));
-      const hour = m.ticksOf({start: new Date(2026, 2, 14, 9, 30).getTime(), end: new Date(2026, 2, 14, 10, 30).getTime()});
-      const tenMinutes = m.ticksOf({start: new Date(2026, 2, 14, 9, 55, 30).getTime(),
-                                    end: new Date(2026, 2, 14, 10, 5, 30).getTime()});
+      const at = (h, min, sec = 0) => new Date(2026, 2, 14, h, min, sec).getTime();
+      const hour = m.ticksOf({start: at(9, 30), end: at(10, 30)});
+      const tenMinutes = m.ticksOf({start: at(9, 55, 30), end: at(10, 5, 30)});
       return {
         wholeCount: whole.length, wholeHours: whole.every((t) => t.hour),
         wholeLabels: whole.filter((t) => t.label).map((t) => t.label),
@@ -155,7 +155,7 @@ def test_a_fragment_has_no_codec(blank: Page) -> None:  # noqa: F811
 # Runs `body` (an async function of the reason and api modules, and `calls`) with window.fetch replaced by a
 # stub: live-view POSTs without `?reason=` (or with a reason in `refuse`) get 403 reason-required, others 200;
 # any channel in `broken` gets 502. Returns what `body` returns plus the URLs fetched.
-STUBBED = """async ({refuse, broken}) => {
+STUBBED = r"""async ({refuse, broken}) => {
   const reason = await import('/js/reason.js');
   const api = await import('/js/api.js');
   sessionStorage.setItem('clearsight.access_token', 'header.claims.signature-one');
@@ -168,9 +168,11 @@ STUBBED = """async ({refuse, broken}) => {
   window.fetch = async (url) => {
     calls.push(String(url));
     const given = new URL(url, location.href).searchParams.get('reason');
-    if (broken.some((id) => String(url).includes(`/channels/${id}/`))) return problem(502, 'about:blank', 'device busy');
+    const channel = Number(/channels\/(\d+)\//.exec(String(url))[1]);
+    if (broken.includes(channel)) return problem(502, 'about:blank', 'device busy');
     if (!given || refuse.includes(given)) return problem(403, '/problems/reason-required', 'say why');
-    return new Response(JSON.stringify({ws_url: 'ws://x', given}), {status: 200, headers: {'Content-Type': 'application/json'}});
+    return new Response(JSON.stringify({ws_url: 'ws://x', given}),
+      {status: 200, headers: {'Content-Type': 'application/json'}});
   };
   try {
     return {result: await (BODY)(reason, api, calls), calls};
@@ -194,7 +196,8 @@ def test_a_reason_is_asked_for_sent_and_remembered_for_the_channel(blank: Page) 
       const first = await live(3);
       const again = await live(3);
       const other = await live(4);
-      return {first: first.given, again: again.given, other: other.given, asked, remembered: reason.rememberedReason(3)};
+      const remembered = reason.rememberedReason(3);
+      return {first: first.given, again: again.given, other: other.given, asked, remembered};
     }""")
     result = out["result"]
     assert result == {"first": "incident 7/b", "again": "incident 7/b", "other": "incident 7/b",
@@ -233,7 +236,8 @@ def test_other_failures_are_not_a_reason_prompt(blank: Page) -> None:  # noqa: F
     out = _stubbed(blank, """async (reason, api) => {
       let asked = 0;
       try {
-        await reason.withReason({id: 9, label: 'Cam'}, (r) => api.startLive(9, {reason: r}), {ask: async () => { asked++; return 'r'; }});
+        const ask = async () => { asked++; return 'r'; };
+        await reason.withReason({id: 9, label: 'Cam'}, (r) => api.startLive(9, {reason: r}), {ask});
       } catch (error) {
         return [error.status, asked];
       }

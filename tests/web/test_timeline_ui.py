@@ -17,6 +17,14 @@ from tests.integration.processes import free_port
 from tests.web.conftest import PageErrors
 from tests.web.console import play, sign_in, signed_in, video_time, wait_playing
 from tests.web.standin import BEHAVIOUR, StandInLog, StandInServer, build_app
+from tests.web.timeline_console import (
+    local_date,
+    local_midnight,
+    point_in,
+    position,
+    position_rate,
+    wait_video_advances,
+)
 from tests.web.timeline_standin import GAP_REASON, TimelineLog, add_timeline_routes
 
 pytestmark = pytest.mark.browser
@@ -47,36 +55,13 @@ def console(page: Page, timeline_standin: TimelineStandIn) -> Page:
     return page
 
 
-def _local_midnight_iso(page: Page, days_back: int = 0) -> str:
-    iso: str = page.evaluate(f"""() => {{ const d = new Date(); d.setHours(0, 0, 0, 0);
-      d.setDate(d.getDate() - {days_back}); return d.toISOString().replace('.000Z', 'Z'); }}""")
-    return iso
-
-
-def _click_in(track: Locator, span: Locator, fraction: float = 0.5) -> None:
-    """Click the track at `fraction` of `span`'s width (spans let clicks through to the track)."""
-    box, track_box = span.bounding_box(), track.bounding_box()
-    assert box is not None and track_box is not None
-    track.click(position={"x": box["x"] - track_box["x"] + box["width"] * fraction, "y": track_box["height"] / 2})
-
-
-def _position(target: Locator) -> float:
-    return datetime.fromisoformat(str(target.get_attribute("data-position"))).timestamp()
-
-
-def _position_rate(target: Locator, seconds: float) -> float:
-    """Recorded seconds shown per wall-clock second, over `seconds`."""
-    start, began = _position(target), time.monotonic()
-    time.sleep(seconds)
-    return (_position(target) - start) / (time.monotonic() - began)
-
-
 def _playing_recording(console: Page) -> Locator:
     target = play(console, "Gate", 0)
     wait_playing(target)
     timeline = target.locator(".timeline")
     expect(timeline.locator(".timeline__range")).to_have_count(2)
-    _click_in(timeline.locator(".timeline__track"), timeline.locator(".timeline__range").first, 0.3)
+    track = timeline.locator(".timeline__track")
+    track.click(position=point_in(track, timeline.locator(".timeline__range").first, 0.3))
     expect(target).to_have_attribute("data-state", "playback")
     return target
 
@@ -92,9 +77,8 @@ def test_the_timeline_shows_the_days_ranges_gap_and_hour_ticks(console: Page, ti
     expect(gap).to_have_attribute("title", f"Gap 01:20:00–01:25:00: {GAP_REASON}")
     expect(timeline.locator(".timeline__tick--hour")).to_have_count(25)
     expect(timeline.locator(".timeline__tick-label").first).to_have_text("00:00")
-    today = console.evaluate("() => { const d = new Date(); return d.toLocaleDateString('sv'); }")
-    expect(timeline.locator(".timeline__date")).to_have_value(today)
-    assert timeline_standin.log.recordings[0][0] == _local_midnight_iso(console)
+    expect(timeline.locator(".timeline__date")).to_have_value(local_date(console))
+    assert datetime.fromisoformat(timeline_standin.log.recordings[0][0]) == local_midnight(console)
     expect(timeline.locator(".timeline__cursor")).to_have_class("timeline__cursor is-live")  # live view: now
     assert [m for m in page_errors.messages if "Failed to load resource" not in m] == []
 
@@ -103,12 +87,12 @@ def test_the_date_picker_shows_another_day(console: Page, timeline_standin: Time
     target = play(console, "Gate", 0)
     timeline = target.locator(".timeline")
     expect(timeline.locator(".timeline__range")).to_have_count(2)
-    yesterday = console.evaluate("() => { const d = new Date(); d.setDate(d.getDate() - 1); return d.toLocaleDateString('sv'); }")
+    yesterday = local_date(console, 1)
     timeline.locator(".timeline__date").fill(yesterday)
     expect(timeline.locator(".timeline__track")).to_have_attribute("data-loaded", yesterday)
-    assert timeline_standin.log.recordings[-1][0] == _local_midnight_iso(console, 1)
+    assert datetime.fromisoformat(timeline_standin.log.recordings[-1][0]) == local_midnight(console, 1)
     start = datetime.fromisoformat(str(timeline.locator(".timeline__range").first.get_attribute("data-start")))
-    assert start.timestamp() - datetime.fromisoformat(_local_midnight_iso(console, 1)).timestamp() == 3600
+    assert (start - local_midnight(console, 1)).total_seconds() == 3600
     expect(timeline.locator(".timeline__cursor")).to_be_hidden()  # now is not on that day
 
 
@@ -137,9 +121,7 @@ def test_hovering_a_recorded_instant_shows_its_thumbnail_and_time(console: Page,
     timeline = target.locator(".timeline")
     track = timeline.locator(".timeline__track")
     expect(timeline.locator(".timeline__range")).to_have_count(2)
-    box, track_box = timeline.locator(".timeline__range").first.bounding_box(), track.bounding_box()
-    assert box and track_box
-    track.hover(position={"x": box["x"] - track_box["x"] + box["width"] / 2, "y": 10})
+    track.hover(position=point_in(track, timeline.locator(".timeline__range").first))
     preview = timeline.locator(".timeline__preview")
     expect(preview).to_be_visible()
     expect(preview.locator(".timeline__preview-time")).to_have_text(re.compile(r"^01:[01]\d:\d\d$"))
@@ -149,6 +131,8 @@ def test_hovering_a_recorded_instant_shows_its_thumbnail_and_time(console: Page,
     assert thumb.evaluate("(img) => img.naturalWidth") == 320
     asked = len(timeline_standin.log.thumbnails)
     assert asked >= 1
+    track_box = track.bounding_box()
+    assert track_box
     track.hover(position={"x": track_box["width"] * 0.8, "y": 10})  # 19:12, nothing recorded
     expect(preview.locator(".timeline__preview-time")).to_have_text(re.compile(r"^19:1\d:\d\d$"))
     expect(thumb).to_be_hidden()
@@ -163,22 +147,21 @@ def test_clicking_a_recorded_instant_plays_it_with_speed_pause_and_live(console:
     target = _playing_recording(console)
     log = timeline_standin.log
     assert len(log.playback_posts) == 1 and log.playback_posts[0]["speed"] == 1
-    day = datetime.fromisoformat(_local_midnight_iso(console)).timestamp()
+    day = local_midnight(console).timestamp()
     asked = datetime.fromisoformat(log.playback_posts[0]["start"]).timestamp() - day
     assert 3600 <= asked <= 3600 + 20 * 60  # inside the first range (01:00-01:20)
     expect(target.locator(".tile__badge")).to_have_text("PLAYBACK")
     clock = target.locator(".tile__clock")
     expect(clock).to_contain_text("01:")
     expect(clock).to_contain_text("· 1×")
-    start = video_time(target)
-    wait_playing_recording(target, start)
-    assert 0.6 < _position_rate(target, 2.0) < 1.5
+    wait_video_advances(target)
+    assert 0.6 < position_rate(target, 2.0) < 1.5
 
     target.locator(".timeline__speed", has_text="4×").click()
     expect(target.locator(".timeline__speed", has_text="4×")).to_have_attribute("aria-pressed", "true")
     assert {"type": "speed", "speed": 4} in log.commands
     time.sleep(1.2)  # the next position message carries the new pace
-    assert 2.8 < _position_rate(target, 2.5) < 5.5
+    assert 2.8 < position_rate(target, 2.5) < 5.5
     assert target.locator("video").evaluate("(v) => v.playbackRate") >= 4
 
     target.locator(".timeline__pause").click()
@@ -191,7 +174,7 @@ def test_clicking_a_recorded_instant_plays_it_with_speed_pause_and_live(console:
     target.locator(".timeline__pause", has_text="Resume").click()
     expect(target).to_have_attribute("data-state", "playback")
     assert {"type": "resume"} in log.commands
-    wait_playing_recording(target, video_time(target))
+    wait_video_advances(target)
 
     target.locator(".timeline__live").click()
     expect(target).to_have_attribute("data-state", "live")
@@ -200,18 +183,11 @@ def test_clicking_a_recorded_instant_plays_it_with_speed_pause_and_live(console:
     assert len(log.deleted) == 1
 
 
-def wait_playing_recording(target: Locator, since: float, *, advance: float = 1.0, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while video_time(target) - since < advance:
-        assert time.monotonic() < deadline, f"video time stuck at {video_time(target)} (was {since})"
-        time.sleep(0.1)
-
-
 def test_a_click_during_playback_seeks_within_the_session(console: Page, timeline_standin: TimelineStandIn) -> None:
     target = _playing_recording(console)
-    wait_playing_recording(target, video_time(target))
-    timeline = target.locator(".timeline")
-    _click_in(timeline.locator(".timeline__track"), timeline.locator(".timeline__range").nth(1), 0.5)
+    wait_video_advances(target)
+    track = target.locator(".timeline__track")
+    track.click(position=point_in(track, target.locator(".timeline__range").nth(1)))
     log = timeline_standin.log
     seeks = [c for c in log.commands if c.get("type") == "seek"]
     deadline = time.monotonic() + 5
@@ -219,12 +195,12 @@ def test_a_click_during_playback_seeks_within_the_session(console: Page, timelin
         time.sleep(0.1)
         seeks = [c for c in log.commands if c.get("type") == "seek"]
     assert len(seeks) == 1 and len(log.playback_posts) == 1
-    day = datetime.fromisoformat(_local_midnight_iso(console)).timestamp()
+    day = local_midnight(console).timestamp()
     seek_to = datetime.fromisoformat(seeks[0]["time"]).timestamp() - day
     assert 85 * 60 <= seek_to <= 105 * 60  # inside the second range (01:25-01:45)
     time.sleep(1.5)
-    assert _position(target) - day >= seek_to  # the seeked message and positions after it
-    wait_playing_recording(target, video_time(target))  # the fresh init segment played on
+    assert position(target) - day >= seek_to  # the seeked message and positions after it
+    wait_video_advances(target)  # the fresh init segment played on
 
 
 def test_a_restricted_channel_asks_for_a_reason_once(console: Page, timeline_standin: TimelineStandIn) -> None:
