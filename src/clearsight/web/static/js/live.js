@@ -4,9 +4,9 @@
 // is asked for and sent along (reason.js).
 
 import { startLive } from './api.js';
-import { failure, streamFailure } from './failures.js';
+import { failure } from './failures.js';
 import { MsePlayer, mseSupports } from './player.js';
-import { withReason } from './reason.js';
+import { requestStream } from './reason.js';
 
 const HLS_MIME = 'application/vnd.apple.mpegurl';
 const HEALTHY_AFTER_MS = 10_000; // a stream that played this long has earned another reconnect
@@ -49,21 +49,9 @@ export class LiveSession {
 
   async #open(reconnecting) {
     this.handlers.onState(reconnecting ? 'reconnecting' : 'requesting');
-    let info;
-    this.request = new AbortController(); // closing the tile while the platform sets the stream up
-    const { signal } = this.request;
-    try {
-      info = await withReason({ id: this.channelId, label: this.label },
-        (reason) => startLive(this.channelId, { signal, reason }), { signal });
-    } catch (error) {
-      if (!this.stopped && error.name !== 'AbortError' && error.status !== 401) {
-        this.handlers.onFailure(streamFailure(error));
-      }
-      return;
-    } finally {
-      this.request = null;
-    }
-    if (this.stopped) return;
+    // Closing the tile while the platform sets the stream up aborts the request.
+    const info = await requestStream(this, (options) => startLive(this.channelId, options));
+    if (info === null || this.stopped) return;
     this.info = info;
     if (mseSupports(info.mime)) {
       this.#playMse(info);

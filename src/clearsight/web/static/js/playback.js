@@ -5,10 +5,10 @@
 // stopping deletes the session. A restricted channel's stated reason is asked for and sent along (reason.js).
 
 import { startPlayback, stopPlayback } from './api.js';
-import { failure, streamFailure } from './failures.js';
+import { failure } from './failures.js';
 import { playbackPace, SPEEDS } from './playback-pace.js';
 import { MsePlayer } from './player.js';
-import { withReason } from './reason.js';
+import { requestStream } from './reason.js';
 
 export class PlaybackSession {
   /**
@@ -35,20 +35,9 @@ export class PlaybackSession {
     this.speed = speed;
     this.#setPosition(startMs);
     this.handlers.onState('requesting');
-    this.request = new AbortController();
-    const { signal } = this.request;
-    let info;
-    try {
-      info = await withReason({ id: this.channelId, label: this.label },
-        (reason) => startPlayback(this.channelId, startMs, speed, { signal, reason }), { signal });
-    } catch (error) {
-      if (!this.stopped && error.name !== 'AbortError' && error.status !== 401) {
-        this.handlers.onFailure(streamFailure(error, 'recording'));
-      }
-      return;
-    } finally {
-      this.request = null;
-    }
+    const info = await requestStream(this, (options) => startPlayback(this.channelId, startMs, speed, options),
+      'recording');
+    if (info === null) return;
     this.sessionId = info.session_id;
     if (this.stopped) {
       this.#deleteSession();

@@ -3,6 +3,7 @@
 // in a small dialog, retries with `?reason=`, and remembers the reason per channel for the signed-in session.
 
 import { clear, h } from './dom.js';
+import { streamFailure } from './failures.js';
 import { icon } from './icons.js';
 import { token } from './session.js';
 
@@ -158,5 +159,28 @@ export async function withReason(channel, call, { signal, ask = (...args) => sha
       if (given === null || given === undefined || given === '') throw new ReasonDeclined(channel.id);
       reason = given;
     }
+  }
+}
+
+/**
+ * A stream request of `session` (a live or playback session: channelId, label, stopped, handlers.onFailure):
+ * `call({signal, reason})` with the reason prompt, its AbortController in `session.request` while it runs (so
+ * stopping aborts it). Resolves to the answer, or to null after reporting the failure as `streamFailure(error,
+ * notFoundStep)`; nothing is reported for an abort, a stopped session or a 401 (that signs out).
+ */
+export async function requestStream(session, call, notFoundStep = null) {
+  const request = new AbortController();
+  session.request = request;
+  const { signal } = request;
+  try {
+    return await withReason({ id: session.channelId, label: session.label }, (reason) => call({ signal, reason }),
+      { signal });
+  } catch (error) {
+    if (!session.stopped && error.name !== 'AbortError' && error.status !== 401) {
+      session.handlers.onFailure(streamFailure(error, notFoundStep));
+    }
+    return null;
+  } finally {
+    if (session.request === request) session.request = null;
   }
 }
