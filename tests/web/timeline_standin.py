@@ -4,8 +4,10 @@
   offsets from the requested start (the browser asks for its local day), so the bar looks the same every day.
 - `GET /channels/{id}/thumbnails?at=`: the snapshot JPEG inside a recorded range, 404 outside.
 - `POST /channels/{id}/playback`, its WebSocket and `DELETE /playback/{id}`: the recording-playback contract
-  (fMP4: init first, then fragments, paced at the session's speed; `position` about every second; `seeked` then
-  a fresh init segment; `seek`, `speed`, `pause`, `resume` from the viewer), playing the stand-in clip in a loop.
+  (docs/recording.md, Playback: fMP4, init first, then fragments on one media timeline that never jumps, each
+  lasting its recorded duration divided by the speed, sent by the wall clock; `position` about every second;
+  `seeked` then a fresh init segment; `seek`, `speed`, `pause`, `resume` from the viewer), playing the stand-in
+  clip in a loop.
 - `POST /channels/{REASON_CHANNEL}/live`: 403 `…/reason-required` without `?reason=`, the live stream with it.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +35,11 @@ FIRST_RANGE = (timedelta(hours=1), timedelta(hours=1, minutes=20))  # offsets fr
 SECOND_RANGE = (timedelta(hours=1, minutes=25), timedelta(hours=1, minutes=45))
 GAP_REASON = "device sent BYE"
 POSITION_EVERY_FRAMES = 25  # one position message per second of recording
+# The stand-in clip's fragments (PyAV, frag_every_frame): tfhd with default-base-is-moof and default sample
+# duration, size and flags (ISO/IEC 14496-12 §8.8.7), then a version 1 tfdt; one sample each.
+TFHD_FLAGS = 0x020038
+_U32, _U64 = struct.Struct(">I"), struct.Struct(">Q")
+TIMESCALE = 12_800  # the clip's mdhd timescale (PyAV's for 25 fps)
 
 
 @dataclass
@@ -106,8 +114,8 @@ def timeline_routes(log: TimelineLog) -> list[Any]:
         return JSONResponse({
             "session_id": session_id, "ws_url": f"ws{base[4:]}/api/v1/playback/{session_id}/ws?token=t",
             "hls_url": f"{base}/api/v1/playback/{session_id}/index.m3u8?token=t", "start": _iso(start),
-            "speed": sessions[session_id].speed, "expires_at": _iso(datetime.now(UTC) + timedelta(minutes=5))},
-            status_code=201)
+            "speed": sessions[session_id].speed, "expires_at": _iso(datetime.now(UTC) + timedelta(minutes=5)),
+            "mime": CLIP_MIME}, status_code=201)
 
     @authenticated.delete("/playback/{session_id}", status_code=204)
     async def stop_playback(session_id: str) -> Response:
@@ -154,16 +162,31 @@ def timeline_routes(log: TimelineLog) -> list[Any]:
     return [*router.routes, *authenticated.routes]
 
 
+def _retimed(fragment: bytes, decode_time: int, speed: int) -> tuple[bytes, int]:
+    """`fragment` at `decode_time` with its duration divided by `speed`, and that duration (timescale units)."""
+    data = bytearray(fragment)
+    tfhd = data.index(b"tfhd") + 4
+    tfdt = data.index(b"tfdt") + 4
+    assert _U32.unpack_from(data, tfhd)[0] == TFHD_FLAGS and data[tfdt] == 1, "not the stand-in clip's layout"
+    duration = _U32.unpack_from(data, tfhd + 8)[0] // speed  # after version/flags and track_ID
+    _U32.pack_into(data, tfhd + 8, duration)
+    _U64.pack_into(data, tfdt + 4, decode_time)
+    return bytes(data), duration
+
+
 async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
-    """The clip, looped, from `session.position` on: one fragment per frame at `speed` × 25 fps."""
+    """The clip, looped, from `session.position` on, one fragment per frame, on one media timeline paced by the
+    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms."""
     video = clip()
     await websocket.send_bytes(video.init_segment)
     index = 0  # the next fragment; each loop of the clip starts at a keyframe
+    decode_time = 0  # where the next fragment goes on the media timeline
     sent_at = time.monotonic()
     while True:
         if session.seek_to is not None:
             session.position, session.seek_to = session.seek_to, None
-            await websocket.send_json({"type": "seeked", "time": _iso(session.position)})
+            await websocket.send_json({"type": "seeked", "time": _iso(session.position),
+                                       "media_time": decode_time / TIMESCALE})
             await websocket.send_bytes(video.init_segment)
             index = 0
         if session.paused:
@@ -171,7 +194,9 @@ async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
             await asyncio.sleep(0.5)
             sent_at = time.monotonic()
             continue
-        await websocket.send_bytes(video.fragments[index])
+        fragment, duration = _retimed(video.fragments[index], decode_time, session.speed)
+        await websocket.send_bytes(fragment)
+        decode_time += duration
         index = (index + 1) % len(video.fragments)
         session.position += timedelta(seconds=1 / video.fps)
         if index % POSITION_EVERY_FRAMES == 0:

@@ -2,7 +2,7 @@
 // clock over the picture: the recorded instant being shown. Shown only while the tile plays a recording.
 
 import { h } from './dom.js';
-import { SPEEDS } from './playback-pace.js';
+import { SPEEDS } from './playback.js';
 import { stampOf } from './timeline-model.js';
 
 export class PlaybackControls {

@@ -1,43 +1,37 @@
-// Pacing a recording's playback (the `pace` of `MsePlayer`): the platform sends the recording at `speed` times
-// real time with its own timestamps, so the video plays at `speed`, a little faster when more than a couple
-// of seconds (of wall clock) have piled up ahead of it, and jumps only when far behind. Gaps in the buffer (a
-// seek's reset, the start) are skipped as in live view. Pure; ranges as in live-edge.js.
+// Pacing a recording's playback (the `pace` of `MsePlayer`). The platform places a recording on one media
+// timeline that starts at 0 and never jumps, each fragment lasting its recorded duration divided by the speed,
+// and sends about a second ahead of the playhead: so the video plays at rate 1 whatever the speed, a little
+// faster when several seconds have piled up (a stall), and jumps only when far behind. Gaps in the buffer (the
+// start, a seek's reset) are skipped as in live view. Pure; ranges as in live-edge.js.
 
-import { gapSkipTarget, liveLag } from './live-edge.js';
+import { CATCH_UP_RATE, gapSkipTarget, liveLag } from './live-edge.js';
 
-export const SPEEDS = [1, 2, 4, 8];
-export const CATCH_UP_AHEAD_S = 2; // more buffered ahead than this (× speed): play a little faster ...
-export const CAUGHT_UP_AHEAD_S = 1; // ... until back under this (× speed)
-export const CATCH_UP_FACTOR = 1.25;
-export const JUMP_AHEAD_S = 8; // further behind than this (× speed): jump ...
-export const JUMP_LANDS_AHEAD_S = 1; // ... to this far (× speed) before the newest frame
+export const CATCH_UP_AHEAD_S = 3; // more buffered ahead than this: play a little faster ...
+export const CAUGHT_UP_AHEAD_S = 1.5; // ... until back under this (the platform's lead is ~1 s)
+export const JUMP_AHEAD_S = 10; // further behind than this: jump ...
+export const JUMP_LANDS_AHEAD_S = 1; // ... to this far before the newest frame
 
 /** Where to seek, or null: skip gaps, and jump when far behind what the platform has sent. */
-export function playbackSeekTarget(ranges, currentTime, speed) {
+export function playbackSeekTarget(ranges, currentTime) {
   if (ranges.length === 0) return null;
   const last = ranges[ranges.length - 1];
-  if (currentTime >= last.start && last.end - currentTime > JUMP_AHEAD_S * speed) {
-    return last.end - JUMP_LANDS_AHEAD_S * speed;
-  }
+  if (currentTime >= last.start && last.end - currentTime > JUMP_AHEAD_S) return last.end - JUMP_LANDS_AHEAD_S;
   return gapSkipTarget(ranges, currentTime);
 }
 
-/** The playback rate: `speed`, or CATCH_UP_FACTOR × speed while too much has piled up (with hysteresis). */
-export function playbackRateAt(ranges, currentTime, currentRate, speed) {
+/** The playback rate: 1, or CATCH_UP_RATE while too much has piled up ahead (with hysteresis). */
+export function playbackRateAt(ranges, currentTime, currentRate) {
   const ahead = liveLag(ranges, currentTime);
-  const faster = speed * CATCH_UP_FACTOR;
-  if (ahead > CATCH_UP_AHEAD_S * speed) return faster;
-  if (ahead < CAUGHT_UP_AHEAD_S * speed) return speed;
-  return currentRate === faster ? faster : speed;
+  if (ahead > CATCH_UP_AHEAD_S) return CATCH_UP_RATE;
+  if (ahead < CAUGHT_UP_AHEAD_S) return 1;
+  return currentRate === CATCH_UP_RATE ? CATCH_UP_RATE : 1;
 }
 
-/** The `pace` for `MsePlayer` at `speed`. */
-export function playbackPace(speed) {
-  return Object.freeze({
-    seekTarget: (ranges, currentTime) => playbackSeekTarget(ranges, currentTime, speed),
-    rate: (ranges, currentTime, currentRate) => playbackRateAt(ranges, currentTime, currentRate, speed),
-    // Fragments are played in the order they come: a recording's files, joined across gaps and after
-    // seeks, need not carry continuous timestamps.
-    sequence: true,
-  });
-}
+/** The `pace` for `MsePlayer` playing a recording. */
+export const PLAYBACK_PACE = Object.freeze({
+  seekTarget: playbackSeekTarget,
+  rate: playbackRateAt,
+  // Fragments are played in the order they come, wherever their timestamps put them: a seek's new fragments
+  // then follow on from what is buffered, and a server whose timeline did jump would still play.
+  sequence: true,
+});

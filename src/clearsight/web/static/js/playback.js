@@ -1,18 +1,23 @@
 // One tile's playback of the platform's recording of a channel: `POST /channels/{id}/playback` {start, speed}
-// opens a session, its WebSocket carries fMP4 (played by `MsePlayer` at the session's speed) and JSON:
-// `position` {time, speed} about every second, `gap` {from, to} (skipped), `seeked` {time} before a fresh init
-// segment, `end`, `error` {message}. The viewer's seek, speed, pause and resume go back over the same socket;
-// stopping deletes the session. A restricted channel's stated reason is asked for and sent along (reason.js).
+// opens a session, its WebSocket carries fMP4 on the session's own media timeline (played by `MsePlayer` at
+// rate 1: the platform divides durations by the speed) and JSON: `position` {time, speed} about every second
+// (the recorded instant shown), `gap` {from, to} (skipped), `seeked` {time} before a fresh init segment,
+// `end` (the material ended, the socket stays open; with a `reason` the stream is over), `error` {message}.
+// The viewer's seek, speed, pause and resume go back over the same socket; stopping deletes the session. A
+// restricted channel's stated reason is asked for and sent along (reason.js). See docs/recording.md, Playback.
 
 import { startPlayback, stopPlayback } from './api.js';
 import { failure } from './failures.js';
-import { playbackPace, SPEEDS } from './playback-pace.js';
+import { PLAYBACK_PACE } from './playback-pace.js';
 import { MsePlayer } from './player.js';
 import { requestStream } from './reason.js';
 
+export const SPEEDS = [1, 2, 4, 8]; // what the platform plays at
+
 export class PlaybackSession {
   /**
-   * Handlers: `onState(state)` with requesting, connecting, buffering, playback or paused; `onPosition(ms,
+   * Handlers: `onState(state)` with requesting, connecting, buffering, playback, paused or at-end (the
+   * recording ran out; a seek plays on); `onPosition(ms,
    * speed)` (the recorded instant being shown, epoch ms); `onGap(fromMs, toMs)`; `onFailure(failure)`;
    * `onEnded(reason)`. `label` names the channel in the reason prompt.
    */
@@ -26,6 +31,7 @@ export class PlaybackSession {
     this.request = null;
     this.stopped = false;
     this.paused = false;
+    this.atEnd = false;
     this.speed = 1;
     this.position = null;
   }
@@ -44,7 +50,8 @@ export class PlaybackSession {
       return;
     }
     if (info.start) this.#setPosition(Date.parse(info.start));
-    this.player = new MsePlayer(this.video, { wsUrl: info.ws_url, mime: null, pace: playbackPace(this.speed) }, {
+    const source = { wsUrl: info.ws_url, mime: info.mime ?? null, pace: PLAYBACK_PACE, openEnd: true };
+    this.player = new MsePlayer(this.video, source, {
       onState: (state) => this.handlers.onState(state === 'live' ? this.#playingState() : state),
       onStats: () => {},
       onMessage: (message) => this.#onMessage(message),
@@ -58,6 +65,10 @@ export class PlaybackSession {
   seek(ms) {
     if (!this.player) return;
     this.player.send({ type: 'seek', time: new Date(ms).toISOString() });
+    if (this.atEnd) {
+      this.atEnd = false;
+      this.player.hold(this.paused);
+    }
     this.#setPosition(ms);
   }
 
@@ -66,7 +77,6 @@ export class PlaybackSession {
     this.speed = speed;
     if (!this.player) return;
     this.player.send({ type: 'speed', speed });
-    this.player.setPace(playbackPace(speed));
     this.#setPosition(this.position);
   }
 
@@ -95,11 +105,12 @@ export class PlaybackSession {
     if (!this.player || this.paused === paused) return;
     this.paused = paused;
     this.player.send({ type: paused ? 'pause' : 'resume' });
-    this.player.hold(paused);
+    if (!this.atEnd) this.player.hold(paused);
     this.handlers.onState(this.#playingState());
   }
 
   #playingState() {
+    if (this.atEnd) return 'at-end';
     return this.paused ? 'paused' : 'playback';
   }
 
@@ -111,6 +122,11 @@ export class PlaybackSession {
         break;
       case 'gap':
         if (Number.isFinite(at(message.from))) this.handlers.onGap(at(message.from), at(message.to));
+        break;
+      case 'end': // the recorded material ran out: nothing more comes until a seek
+        this.atEnd = true;
+        this.player.hold(true); // neither restarted nor timed out while nothing comes
+        this.handlers.onState(this.#playingState());
         break;
       case 'seeked':
         this.player.reset();

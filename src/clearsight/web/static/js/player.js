@@ -33,15 +33,17 @@ export function webSocketUrl(url) {
 export class MsePlayer {
   /**
    * Plays `wsUrl` into `video`, paced by `pace` ({seekTarget(ranges, t), rate(ranges, t, rate), sequence}; live
-   * view's unless given). Handlers: `onState('connecting'|'buffering'|'live')` ('live': the picture moves),
+   * view's unless given). With `openEnd`, an `end` message without a reason goes to `onMessage` (the server
+   * keeps the connection open: a recording's material ended, a seek plays on). Handlers: `onState('connecting'|'buffering'|'live')` ('live': the picture moves),
    * `onStats(stats)`, `onEnd(reason)` (the server ended the stream), `onLost(detail)` (the connection closed
    * unexpectedly), `onFailure(step, detail)` (the browser cannot show this stream), and optionally
    * `onMessage(message)` for any other JSON message.
    */
-  constructor(video, { wsUrl, mime, pace = LIVE_PACE }, handlers) {
+  constructor(video, { wsUrl, mime, pace = LIVE_PACE, openEnd = false }, handlers) {
     this.video = video;
     this.handlers = handlers;
     this.pace = pace;
+    this.openEnd = openEnd;
     this.mime = null; // known from the init message, or read from the init segment
     this.announced = false; // the server sent a JSON init message: its MIME type is the one to trust
     this.held = false; // paused by the viewer: not restarted, not given up for silence
@@ -103,12 +105,6 @@ export class MsePlayer {
     this.held = held;
     if (held) this.video.pause();
     else this.lastMessageAt = performance.now();
-    this.#tick();
-  }
-
-  /** Pace playback differently from now on (a new speed). */
-  setPace(pace) {
-    this.pace = pace;
     this.#tick();
   }
 
@@ -178,6 +174,10 @@ export class MsePlayer {
       case 'init': this.#onInit(message); break;
       case 'stats': this.#emit('onStats', message); break;
       case 'end':
+        if (this.openEnd && !message.reason) {
+          this.#emit('onMessage', message);
+          break;
+        }
         this.ended = true;
         this.#finish('onEnd', message.reason || 'the stream ended');
         break;
@@ -188,11 +188,12 @@ export class MsePlayer {
   /** An init segment of a stream that announced no MIME type: its codec sets (or changes) the SourceBuffer's. */
   #readCodec(buffer) {
     const codec = codecOfInit(buffer);
-    if (codec === null) {
+    const mime = codec ? mp4Mime(codec) : this.fallbackMime;
+    if (!mime) {
       this.#finish('onFailure', 'codec', 'the stream has no H.264 or H.265 video track the browser could read');
       return false;
     }
-    this.#onInit({ mime: mp4Mime(codec), codec }, false);
+    this.#onInit({ mime, codec: codec ?? '' }, false);
     return !this.finished;
   }
 

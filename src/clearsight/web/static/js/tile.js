@@ -14,6 +14,7 @@ import { channelLabel } from './tree-model.js';
 const STATE_BADGES = {
   requesting: 'STARTING', connecting: 'CONNECTING', buffering: 'BUFFERING', live: 'LIVE',
   reconnecting: 'RECONNECTING', failed: 'FAILED', ended: 'ENDED', playback: 'PLAYBACK', paused: 'PAUSED',
+  'at-end': 'END',
 };
 const PLAYING_STATES = new Set(['live', 'playback', 'paused', 'empty']); // the picture shows: no message over it
 const STATE_MESSAGES = {
@@ -21,7 +22,9 @@ const STATE_MESSAGES = {
   connecting: 'Connecting to the stream…',
   buffering: 'Waiting for the first picture…',
   reconnecting: 'Connection lost — reconnecting…',
+  'at-end': 'End of the recording: click the timeline to play another instant, or go back to Live.',
 };
+const WAITING_STATES = new Set(['requesting', 'connecting', 'buffering', 'reconnecting']); // with a spinner
 
 export class VideoTile {
   /** Handlers: onSelect(tile), onClose(tile), onSnapshot(tile), onMaximize(tile), onDrop(tile, channelId), onChange(tile). */
@@ -119,7 +122,9 @@ export class VideoTile {
     this.playback = new PlaybackSession(this.channel.id, this.video, {
       onState: (state) => {
         this.#setState(state);
-        if (state === 'playback' || state === 'paused') this.#showPosition(this.position, this.playback.speed);
+        if (state === 'playback' || state === 'paused' || state === 'at-end') {
+          this.#showPosition(this.position, this.playback.speed);
+        }
       },
       onPosition: (at, playbackSpeed) => this.#showPosition(at, playbackSpeed),
       onGap: (_from, to) => this.#showPosition(to, this.playback.speed),
@@ -165,7 +170,7 @@ export class VideoTile {
     const text = note || STATE_MESSAGES[state];
     if (text) {
       this.message.hidden = false;
-      clear(this.message).append(h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+      clear(this.message).append(WAITING_STATES.has(state) ? h('div', { class: 'spinner', 'aria-hidden': 'true' }) : null,
         h('div', { class: 'tile__message-text', text }));
     } else if (PLAYING_STATES.has(state)) {
       this.message.hidden = true;
