@@ -25,7 +25,7 @@ from tests.web.timeline_console import (
     position_rate,
     wait_video_advances,
 )
-from tests.web.timeline_standin import GAP_REASON, TimelineLog, add_timeline_routes
+from tests.web.timeline_standin import GAP_REASON, SKIPPED_SEGMENT_ERROR, TimelineLog, add_timeline_routes
 
 pytestmark = pytest.mark.browser
 
@@ -156,6 +156,9 @@ def test_clicking_a_recorded_instant_plays_it_with_speed_pause_and_live(console:
     expect(clock).to_contain_text("· 1×")
     wait_video_advances(target)
     assert 0.6 < position_rate(target, 2.0) < 1.5
+    notice = target.locator(".tile__notice")  # the platform skipped a segment: said, and playback goes on
+    expect(notice).to_have_text(SKIPPED_SEGMENT_ERROR)
+    expect(target).to_have_attribute("data-state", "playback")
 
     target.locator(".timeline__speed", has_text="4×").click()
     expect(target.locator(".timeline__speed", has_text="4×")).to_have_attribute("aria-pressed", "true")

@@ -7,7 +7,7 @@
   (docs/recording.md, Playback: fMP4, init first, then fragments on one media timeline that never jumps, each
   lasting its recorded duration divided by the speed, sent by the wall clock; `position` about every second;
   `seeked` then a fresh init segment; `seek`, `speed`, `pause`, `resume` from the viewer), playing the stand-in
-  clip in a loop.
+  clip in a loop; after two seconds of each session, one `error` (a skipped segment) while playback goes on.
 - `POST /channels/{REASON_CHANNEL}/live`: 403 `…/reason-required` without `?reason=`, the live stream with it.
 """
 
@@ -40,6 +40,8 @@ POSITION_EVERY_FRAMES = 25  # one position message per second of recording
 TFHD_FLAGS = 0x020038
 _U32, _U64 = struct.Struct(">I"), struct.Struct(">Q")
 TIMESCALE = 12_800  # the clip's mdhd timescale (PyAV's for 25 fps)
+SKIPPED_SEGMENT_ERROR = "segment 7 could not be read: skipped"
+ERROR_AFTER_FRAMES = 50
 
 
 @dataclass
@@ -181,6 +183,7 @@ async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
     await websocket.send_bytes(video.init_segment)
     index = 0  # the next fragment; each loop of the clip starts at a keyframe
     decode_time = 0  # where the next fragment goes on the media timeline
+    sent = 0
     sent_at = time.monotonic()
     while True:
         if session.seek_to is not None:
@@ -196,6 +199,9 @@ async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
             continue
         fragment, duration = _retimed(video.fragments[index], decode_time, session.speed)
         await websocket.send_bytes(fragment)
+        sent += 1
+        if sent == ERROR_AFTER_FRAMES:
+            await websocket.send_json({"type": "error", "message": SKIPPED_SEGMENT_ERROR})
         decode_time += duration
         index = (index + 1) % len(video.fragments)
         session.position += timedelta(seconds=1 / video.fps)

@@ -1,8 +1,8 @@
 // Why a tile shows no video: a failure with the step it happened at, a headline and the detail the
 // platform (or the browser) gave. Steps come from the live-view API: offline (409), invite, connect,
-// no-rtp, wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection; a recording's
-// playback adds recording (nothing recorded there) and playback (the platform's error message); reason is a
-// restricted channel whose stated reason the user declined to give.
+// no-rtp, wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection; a
+// recording's playback adds recording (nothing recorded there); reason is a restricted channel whose stated
+// reason the user declined to give.
 
 const STEP_HEADLINES = {
   offline: 'Device offline',
@@ -19,7 +19,6 @@ const STEP_HEADLINES = {
   ended: 'The stream ended',
   request: 'The live view could not be started',
   recording: 'Nothing is recorded from there on',
-  playback: 'The recording could not be played',
   reason: 'A reason is required to view this channel',
 };
 

@@ -2,7 +2,8 @@
 // opens a session, its WebSocket carries fMP4 on the session's own media timeline (played by `MsePlayer` at
 // rate 1: the platform divides durations by the speed) and JSON: `position` {time, speed} about every second
 // (the recorded instant shown), `gap` {from, to} (skipped), `seeked` {time} before a fresh init segment,
-// `end` (the material ended, the socket stays open; with a `reason` the stream is over), `error` {message}.
+// `end` (the material ended, the socket stays open; with a `reason` the stream is over), `error` {message} (a
+// refused control or a skipped segment: playback goes on).
 // The viewer's seek, speed, pause and resume go back over the same socket; stopping deletes the session. A
 // restricted channel's stated reason is asked for and sent along (reason.js). See docs/recording.md, Playback.
 
@@ -18,8 +19,8 @@ export class PlaybackSession {
   /**
    * Handlers: `onState(state)` with requesting, connecting, buffering, playback, paused or at-end (the
    * recording ran out; a seek plays on); `onPosition(ms,
-   * speed)` (the recorded instant being shown, epoch ms); `onGap(fromMs, toMs)`; `onFailure(failure)`;
-   * `onEnded(reason)`. `label` names the channel in the reason prompt.
+   * speed)` (the recorded instant being shown, epoch ms); `onGap(fromMs, toMs)`; `onNotice(text)` (the
+   * platform's error message; playback goes on); `onFailure(failure)`; `onEnded(reason)`. `label` names the channel in the reason prompt.
    */
   constructor(channelId, video, handlers, label = `channel ${channelId}`) {
     this.channelId = channelId;
@@ -133,7 +134,7 @@ export class PlaybackSession {
         if (Number.isFinite(at(message.time))) this.#setPosition(at(message.time));
         break;
       case 'error':
-        this.#finish(() => this.handlers.onFailure(failure('playback', String(message.message ?? ''))));
+        this.handlers.onNotice(String(message.message ?? 'the platform reported an error'));
         break;
       default: break; // not ours to understand
     }

@@ -25,6 +25,7 @@ const STATE_MESSAGES = {
   'at-end': 'End of the recording: click the timeline to play another instant, or go back to Live.',
 };
 const WAITING_STATES = new Set(['requesting', 'connecting', 'buffering', 'reconnecting']); // with a spinner
+const NOTICE_MS = 6_000; // how long a playback notice stays over the picture
 
 export class VideoTile {
   /** Handlers: onSelect(tile), onClose(tile), onSnapshot(tile), onMaximize(tile), onDrop(tile, channelId), onChange(tile). */
@@ -46,6 +47,8 @@ export class VideoTile {
     this.badge = h('span', { class: 'tile__badge' });
     this.message = h('div', { class: 'tile__message', role: 'status', hidden: true });
     this.statsList = h('dl');
+    this.notice = h('div', { class: 'tile__notice', role: 'status', hidden: true });
+    this.noticeTimer = null;
     this.controls = new PlaybackControls({
       onPause: () => this.playback?.pause(),
       onResume: () => this.playback?.resume(),
@@ -70,7 +73,7 @@ export class VideoTile {
       this.#tool('close', 'Close', () => handlers.onClose(this))),
     this.message,
     h('div', { class: 'tile__stats', 'aria-label': 'Stream statistics' }, this.statsList),
-    this.controls.clock, this.timeline.element);
+    this.controls.clock, this.notice, this.timeline.element);
   }
 
   #tool(name, label, action) {
@@ -128,6 +131,7 @@ export class VideoTile {
       },
       onPosition: (at, playbackSpeed) => this.#showPosition(at, playbackSpeed),
       onGap: (_from, to) => this.#showPosition(to, this.playback.speed),
+      onNotice: (text) => this.#showNotice(text),
       onFailure: (failure) => this.#showFailure(failure),
       onEnded: (reason) => this.#showEnded(reason),
     }, channelLabel(this.channel));
@@ -153,6 +157,8 @@ export class VideoTile {
     this.playback?.stop();
     this.playback = null;
     this.controls.hide();
+    clearTimeout(this.noticeTimer);
+    this.notice.hidden = true;
     delete this.element.dataset.position;
     this.serverStats = null;
     clear(this.statsList);
@@ -184,6 +190,13 @@ export class VideoTile {
     this.element.dataset.position = new Date(ms).toISOString();
     this.timeline.setCursor(ms);
     this.controls.show(ms, speed, this.playback.paused);
+  }
+
+  #showNotice(text) {
+    clearTimeout(this.noticeTimer);
+    this.notice.textContent = text;
+    this.notice.hidden = false;
+    this.noticeTimer = setTimeout(() => { this.notice.hidden = true; }, NOTICE_MS);
   }
 
   #backToLive() {
