@@ -1,7 +1,7 @@
 // One tile's playback of the platform's recording of a channel: `POST /channels/{id}/playback` {start, speed}
 // opens a session, its WebSocket carries fMP4 on the session's own media timeline (played by `MsePlayer` at
 // rate 1: the platform divides durations by the speed) and JSON: `position` {time, speed} about every second
-// (the recorded instant shown), `gap` {from, to} (skipped), `seeked` {time} before a fresh init segment,
+// (the recorded instant shown), `gap` {from, to} (skipped; said when sent), `seeked` {time} before a fresh init segment,
 // `end` (the material ended, the socket stays open; with a `reason` the stream is over), `error` {message} (a
 // refused control or a skipped segment: playback goes on).
 // The viewer's seek, speed, pause and resume go back over the same socket; stopping deletes the session. A

@@ -8,6 +8,7 @@ import { LiveSession } from './live.js';
 import { PlaybackControls } from './playback-controls.js';
 import { PlaybackSession } from './playback.js';
 import { statsRows } from './stats.js';
+import { clockOf } from './timeline-model.js';
 import { TimelineBar } from './timeline.js';
 import { channelLabel } from './tree-model.js';
 
@@ -130,7 +131,8 @@ export class VideoTile {
         }
       },
       onPosition: (at, playbackSpeed) => this.#showPosition(at, playbackSpeed),
-      onGap: (_from, to) => this.#showPosition(to, this.playback.speed),
+      // Announced as it is sent, a second before the picture gets there: said, the cursor moves on with `position`.
+      onGap: (from, to) => this.#showNotice(`Not recorded ${clockOf(from, true)}–${clockOf(to, true)}: skipped`),
       onNotice: (text) => this.#showNotice(text),
       onFailure: (failure) => this.#showFailure(failure),
       onEnded: (reason) => this.#showEnded(reason),
