@@ -251,3 +251,15 @@ def test_reasons_belong_to_the_sign_in(blank: Page) -> None:  # noqa: F811
       return [before, reason.rememberedReason(3)];
     }""")
     assert out["result"] == ["patrol", ""]
+
+
+def test_playback_sends_its_reason_as_a_query_parameter_too(blank: Page) -> None:  # noqa: F811
+    out = _stubbed(blank, """async (reason, api) => {
+      const ask = async () => 'case 88';
+      const start = Date.parse('2026-03-14T01:10:00Z');
+      const info = await reason.withReason({id: 5, label: 'Cam'},
+        (r) => api.startPlayback(5, start, 4, {reason: r}), {ask});
+      return info.given;
+    }""")
+    assert out["result"] == "case 88"
+    assert out["calls"] == ["/api/v1/channels/5/playback", "/api/v1/channels/5/playback?reason=case%2088"]

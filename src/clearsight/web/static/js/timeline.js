@@ -45,7 +45,7 @@ export class TimelineBar {
     this.hoverLine = h('div', { class: 'timeline__hover', hidden: true, 'aria-hidden': 'true' });
     this.status = h('div', { class: 'timeline__status', role: 'status' });
     this.track = h('div', {
-      class: 'timeline__track', title: '', 'aria-label': 'Recordings: click to play from an instant',
+      class: 'timeline__track', 'aria-label': 'Recordings: click to play from an instant',
       onpointermove: (e) => this.#hover(e), onpointerleave: () => this.#unhover(), onclick: (e) => this.#click(e),
       onwheel: (e) => this.#pan(e),
     }, this.ticks, this.spans, this.status, this.hoverLine, this.cursorMark, this.preview.element);
@@ -196,7 +196,6 @@ export class TimelineBar {
   }
 
   #hover(event) {
-    if (event.target.closest('.timeline__preview')) return;
     const { fraction, ms } = this.#instantAt(event);
     this.hoverLine.hidden = false;
     this.hoverLine.style.left = percent(Math.min(1, Math.max(0, fraction)));
