@@ -29,6 +29,8 @@ from tests.web.timeline_standin import GAP_REASON, SKIPPED_SEGMENT_ERROR, Timeli
 
 pytestmark = pytest.mark.browser
 
+SILENCE_S = 11  # longer than the player's 10 s silence timeout (player.js)
+
 
 @dataclass
 class TimelineStandIn:
@@ -206,6 +208,22 @@ def test_a_click_during_playback_seeks_within_the_session(console: Page, timelin
     time.sleep(1.5)
     assert position(target) - day >= seek_to  # the seeked message and positions after it
     wait_video_advances(target)  # the fresh init segment played on
+
+
+def test_the_end_of_the_recording_is_said_and_a_click_plays_on(console: Page,
+                                                              timeline_standin: TimelineStandIn) -> None:
+    timeline_standin.log.material_frames = 40
+    target = _playing_recording(console)
+    expect(target).to_have_attribute("data-state", "at-end", timeout=10_000)
+    expect(target.locator(".tile__badge")).to_have_text("END")
+    expect(target.locator(".tile__message")).to_contain_text("End of the recording")
+    time.sleep(SILENCE_S)  # nothing comes after the end: the player must not give the connection up
+    expect(target).to_have_attribute("data-state", "at-end")
+    track = target.locator(".timeline__track")
+    track.click(position=point_in(track, target.locator(".timeline__range").nth(1)))
+    expect(target).to_have_attribute("data-state", "playback")
+    expect(target.locator(".tile__message")).to_be_hidden()
+    assert len(timeline_standin.log.playback_posts) == 1  # the same session played on
 
 
 def test_a_restricted_channel_asks_for_a_reason_once(console: Page, timeline_standin: TimelineStandIn) -> None:

@@ -7,7 +7,8 @@
   (docs/recording.md, Playback: fMP4, init first, then fragments on one media timeline that never jumps, each
   lasting its recorded duration divided by the speed, sent by the wall clock; `position` about every second;
   `seeked` then a fresh init segment; `seek`, `speed`, `pause`, `resume` from the viewer), playing the stand-in
-  clip in a loop; after two seconds of each session, one `error` (a skipped segment) while playback goes on.
+  clip in a loop; after two seconds of each session, one `error` (a skipped segment) while playback goes on;
+  with `TimelineLog.material_frames` set, `end` after that many frames (the socket stays open; a seek plays on).
 - `POST /channels/{REASON_CHANNEL}/live`: 403 `…/reason-required` without `?reason=`, the live stream with it.
 """
 
@@ -53,6 +54,7 @@ class TimelineLog:
     deleted: list[str] = field(default_factory=list)
     live_reasons: list[str | None] = field(default_factory=list)
     days: dict[int, datetime] = field(default_factory=dict)  # channel → start of the last day asked for
+    material_frames: int | None = None  # frames a session has before its recorded material ends
 
 
 def _iso(moment: datetime) -> str:
@@ -133,7 +135,7 @@ def timeline_routes(log: TimelineLog) -> list[Any]:
             await websocket.close(code=1008)
             return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            sender = asyncio.create_task(_send_recording(websocket, session))
+            sender = asyncio.create_task(_send_recording(websocket, session, log.material_frames))
             try:
                 while True:
                     command = await websocket.receive_json()
@@ -176,14 +178,16 @@ def _retimed(fragment: bytes, decode_time: int, speed: int) -> tuple[bytes, int]
     return bytes(data), duration
 
 
-async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
+async def _send_recording(websocket: WebSocket, session: _Playback, material_frames: int | None) -> None:
     """The clip, looped, from `session.position` on, one fragment per frame, on one media timeline paced by the
-    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms."""
+    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms; `end` after `material_frames` frames
+    (and again after each seek's as many)."""
     video = clip()
     await websocket.send_bytes(video.init_segment)
     index = 0  # the next fragment; each loop of the clip starts at a keyframe
     decode_time = 0  # where the next fragment goes on the media timeline
     sent = 0
+    since_seek = 0  # frames sent since the start or the last seek
     sent_at = time.monotonic()
     while True:
         if session.seek_to is not None:
@@ -192,6 +196,13 @@ async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
                                        "media_time": decode_time / TIMESCALE})
             await websocket.send_bytes(video.init_segment)
             index = 0
+            since_seek = 0
+        if material_frames is not None and since_seek == material_frames:
+            await websocket.send_json({"type": "end"})
+            since_seek += 1
+        if material_frames is not None and since_seek > material_frames:
+            await asyncio.sleep(0.1)  # nothing at all until a seek
+            continue
         if session.paused:
             await websocket.send_json({"type": "position", "time": _iso(session.position), "speed": session.speed})
             await asyncio.sleep(0.5)
@@ -200,6 +211,7 @@ async def _send_recording(websocket: WebSocket, session: _Playback) -> None:
         fragment, duration = _retimed(video.fragments[index], decode_time, session.speed)
         await websocket.send_bytes(fragment)
         sent += 1
+        since_seek += 1
         if sent == ERROR_AFTER_FRAMES:
             await websocket.send_json({"type": "error", "message": SKIPPED_SEGMENT_ERROR})
         decode_time += duration
