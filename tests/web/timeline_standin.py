@@ -8,7 +8,8 @@
   lasting its recorded duration divided by the speed, sent by the wall clock; `position` about every second;
   `seeked` then a fresh init segment; `seek`, `speed`, `pause`, `resume` from the viewer), playing the stand-in
   clip in a loop; after two seconds of each session, one `error` (a skipped segment) while playback goes on;
-  with `TimelineLog.material_frames` set, `end` after that many frames (the socket stays open; a seek plays on).
+  with `TimelineLog.material_frames` set, `end` after that many frames (the socket stays open; a seek plays on,
+  without end).
 - `POST /channels/{REASON_CHANNEL}/live`: 403 `…/reason-required` without `?reason=`, the live stream with it.
 """
 
@@ -180,14 +181,14 @@ def _retimed(fragment: bytes, decode_time: int, speed: int) -> tuple[bytes, int]
 
 async def _send_recording(websocket: WebSocket, session: _Playback, material_frames: int | None) -> None:
     """The clip, looped, from `session.position` on, one fragment per frame, on one media timeline paced by the
-    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms; `end` after `material_frames` frames
-    (and again after each seek's as many)."""
+    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms; `end` after `material_frames` frames,
+    then nothing until a seek."""
     video = clip()
     await websocket.send_bytes(video.init_segment)
     index = 0  # the next fragment; each loop of the clip starts at a keyframe
     decode_time = 0  # where the next fragment goes on the media timeline
     sent = 0
-    since_seek = 0  # frames sent since the start or the last seek
+    since_seek = 0  # frames of the material sent (one more once its end was said)
     sent_at = time.monotonic()
     while True:
         if session.seek_to is not None:
@@ -196,7 +197,7 @@ async def _send_recording(websocket: WebSocket, session: _Playback, material_fra
                                        "media_time": decode_time / TIMESCALE})
             await websocket.send_bytes(video.init_segment)
             index = 0
-            since_seek = 0
+            material_frames = None  # after the seek the material goes on
         if material_frames is not None and since_seek == material_frames:
             await websocket.send_json({"type": "end"})
             since_seek += 1
