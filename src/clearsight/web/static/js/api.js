@@ -88,8 +88,41 @@ export const listDevices = (offset, limit, options) => getJson(`/devices?limit=$
 
 export const listChannels = (offset, limit, options) => getJson(`/channels?limit=${limit}&offset=${offset}`, options);
 
+/** `?reason=…` for the calls a restricted or sensitive channel needs a stated reason for; '' without one. */
+function reasonQuery(reason) {
+  return reason ? `?reason=${encodeURIComponent(reason)}` : '';
+}
+
 /** `POST /channels/{id}/live`: answers once video flows, with the stream URLs, codec and MIME type. */
-export const startLive = (channelId, options) => postJson(`/channels/${channelId}/live`, undefined, options);
+export const startLive = (channelId, { reason, ...options } = {}) =>
+  postJson(`/channels/${channelId}/live${reasonQuery(reason)}`, undefined, options);
+
+/** `GET /channels/{id}/recordings`: covered `ranges`, `gaps` and `segments` within [start, end) (Date or ISO). */
+export function listRecordings(channelId, start, end, options) {
+  const query = new URLSearchParams({ start: new Date(start).toISOString(), end: new Date(end).toISOString() });
+  return getJson(`/channels/${channelId}/recordings?${query}`, options);
+}
+
+/** `GET /channels/{id}/thumbnails?at=`: {blob, at} (the JPEG nearest `at` within 5 minutes, and its moment). */
+export async function fetchThumbnail(channelId, at, options) {
+  const query = new URLSearchParams({ at: new Date(at).toISOString() });
+  const response = await request('GET', `/channels/${channelId}/thumbnails?${query}`, options);
+  const moment = response.headers.get('X-Thumbnail-At');
+  return { blob: await response.blob(), at: moment ? Date.parse(moment) : Number(new Date(at)) };
+}
+
+/**
+ * `POST /channels/{id}/playback` with {start, speed}: a session playing the platform's recording from `start`,
+ * {session_id, ws_url, hls_url, start, speed, expires_at}; 404 when nothing is recorded at or after `start`.
+ */
+export const startPlayback = (channelId, start, speed, { reason, ...options } = {}) =>
+  postJson(`/channels/${channelId}/playback${reasonQuery(reason)}`,
+    { start: new Date(start).toISOString(), speed }, options);
+
+/** `DELETE /playback/{session_id}`: end a playback session. */
+export async function stopPlayback(sessionId) {
+  await request('DELETE', `/playback/${encodeURIComponent(sessionId)}`);
+}
 
 /** `POST /channels/{id}/ptz` with a PtzRequest body: {action: 'move', pan, tilt, zoom, speed, zoom_speed} etc. */
 export const sendPtz = (channelId, command) => postJson(`/channels/${channelId}/ptz`, command);

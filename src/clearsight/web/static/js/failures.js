@@ -1,6 +1,8 @@
 // Why a tile shows no video: a failure with the step it happened at, a headline and the detail the
 // platform (or the browser) gave. Steps come from the live-view API: offline (409), invite, connect,
-// no-rtp, wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection.
+// no-rtp, wrong-ssrc, payload (and keyframe); the browser adds codec, decode, policy and connection; a
+// recording's playback adds recording (nothing recorded there); reason is a restricted channel whose stated
+// reason the user declined to give.
 
 const STEP_HEADLINES = {
   offline: 'Device offline',
@@ -16,6 +18,8 @@ const STEP_HEADLINES = {
   connection: 'Connection to the stream lost',
   ended: 'The stream ended',
   request: 'The live view could not be started',
+  recording: 'Nothing is recorded from there on',
+  reason: 'A reason is required to view this channel',
 };
 
 /** {step, headline, detail, meta} for the tile. */
@@ -35,4 +39,16 @@ export function failureFromApiError(error) {
     return { ...failure(step, detail, meta), headline: STEP_HEADLINES[step] ?? problem.title ?? STEP_HEADLINES.request };
   }
   return { ...failure('request', detail, meta), headline: problem.title || STEP_HEADLINES.request };
+}
+
+/**
+ * A stream request's rejection as a failure: a declined reason prompt, else the API's problem; a 404 is the
+ * step `notFoundStep` when given (playback: nothing recorded there).
+ */
+export function streamFailure(error, notFoundStep = null) {
+  if (error.name === 'ReasonDeclined') return failure('reason', 'No reason was given, so nothing was started.');
+  if (notFoundStep && error.status === 404) {
+    return failure(notFoundStep, error.problem?.detail || error.message, 'HTTP 404');
+  }
+  return failureFromApiError(error);
 }

@@ -36,6 +36,11 @@ export function seekTarget(ranges, currentTime) {
     // whole; in a longer one, land just behind its end.
     return last.end - last.start <= MAX_LIVE_LAG_S ? last.start : last.end - LIVE_EDGE_TARGET_S;
   }
+  return gapSkipTarget(ranges, currentTime);
+}
+
+/** The start of the next buffered range when `currentTime` is before the first one or in a gap, else null. */
+export function gapSkipTarget(ranges, currentTime) {
   const inside = ranges.some((r) => currentTime >= r.start - GAP_TOLERANCE_S && currentTime <= r.end + GAP_TOLERANCE_S);
   if (inside) return null;
   const next = ranges.find((r) => r.start > currentTime);
@@ -59,3 +64,10 @@ export function playbackRateFor(lag, currentRate) {
   if (lag < CAUGHT_UP_BELOW_S) return 1;
   return currentRate;
 }
+
+/** How the player paces a live stream (see `MsePlayer`): held near the newest frame. */
+export const LIVE_PACE = Object.freeze({
+  seekTarget,
+  rate: (ranges, currentTime, currentRate) => playbackRateFor(liveLag(ranges, currentTime), currentRate),
+  sequence: false, // the stream's own timestamps place the fragments
+});

@@ -1,10 +1,12 @@
 // One tile's live view of one channel: ask the platform for the stream (`POST /channels/{id}/live`), play
 // it over MSE, fall back to HLS where MSE cannot play the codec, and reconnect once when the connection
-// drops unexpectedly (re-POSTing, which also renews the stream token).
+// drops unexpectedly (re-POSTing, which also renews the stream token). A restricted channel's stated reason
+// is asked for and sent along (reason.js).
 
 import { startLive } from './api.js';
-import { failure, failureFromApiError } from './failures.js';
+import { failure } from './failures.js';
 import { MsePlayer, mseSupports } from './player.js';
+import { requestStream } from './reason.js';
 
 const HLS_MIME = 'application/vnd.apple.mpegurl';
 const HEALTHY_AFTER_MS = 10_000; // a stream that played this long has earned another reconnect
@@ -13,10 +15,12 @@ const RECONNECTS = 1;
 export class LiveSession {
   /**
    * Handlers: `onState(state, note)` with requesting, connecting, buffering, live or reconnecting (and an
-   * optional note saying more); `onStats(stats)`, `onFailure(failure)`, `onEnded(reason)`.
+   * optional note saying more); `onStats(stats)`, `onFailure(failure)`, `onEnded(reason)`. `label` names the
+   * channel in the reason prompt.
    */
-  constructor(channelId, video, handlers) {
+  constructor(channelId, video, handlers, label = `channel ${channelId}`) {
     this.channelId = channelId;
+    this.label = label;
     this.video = video;
     this.handlers = handlers;
     this.stopped = false;
@@ -45,19 +49,9 @@ export class LiveSession {
 
   async #open(reconnecting) {
     this.handlers.onState(reconnecting ? 'reconnecting' : 'requesting');
-    let info;
-    this.request = new AbortController(); // closing the tile while the platform sets the stream up
-    try {
-      info = await startLive(this.channelId, { signal: this.request.signal });
-    } catch (error) {
-      if (!this.stopped && error.name !== 'AbortError' && error.status !== 401) {
-        this.handlers.onFailure(failureFromApiError(error));
-      }
-      return;
-    } finally {
-      this.request = null;
-    }
-    if (this.stopped) return;
+    // Closing the tile while the platform sets the stream up aborts the request.
+    const info = await requestStream(this, (options) => startLive(this.channelId, options));
+    if (info === null || this.stopped) return;
     this.info = info;
     if (mseSupports(info.mime)) {
       this.#playMse(info);

@@ -1,9 +1,12 @@
-// Live video over a WebSocket into Media Source Extensions: a JSON `init` message, then the fMP4 init
-// segment and one moof+mdat fragment per frame (binary), `stats` about every second, `end` before the
-// server closes. Fragments are appended as they come; playback is kept within ~0.5 s of the newest frame
-// (a little faster when it lags, a jump when it lags more) and the already-played buffer is trimmed to ~10 s.
+// Video over a WebSocket into Media Source Extensions: an fMP4 init segment and one moof+mdat fragment per
+// frame (binary); JSON text messages around them. Live view sends a JSON `init` (the MIME type) first,
+// `stats` about every second and `end` before the server closes; a recording's playback names its codec only
+// in its init segments (read from them) and sends its own messages (handed to `onMessage`). Fragments are
+// appended as they come; a `pace` says where to seek and how fast to play (live: within ~0.5 s of the newest
+// frame; playback: at its speed) and the already-played buffer is trimmed to ~10 s.
 
-import { liveLag, playbackRateFor, rangesOf, seekTarget, trimEnd } from './live-edge.js';
+import { codecOfInit, isInitSegment, mp4Mime } from './fmp4-codec.js';
+import { LIVE_PACE, liveLag, rangesOf, trimEnd } from './live-edge.js';
 import { SourceBufferFeeder } from './source-feeder.js';
 
 const TICK_MS = 250; // how often playback is held to the live edge
@@ -29,13 +32,23 @@ export function webSocketUrl(url) {
 
 export class MsePlayer {
   /**
-   * Plays `wsUrl` into `video`. Handlers: `onState('connecting'|'buffering'|'live')`, `onStats(stats)`, `onEnd(reason)` (the server ended the stream), `onLost(detail)` (the connection
-   * closed unexpectedly), `onFailure(step, detail)` (the browser cannot show this stream).
+   * Plays `wsUrl` into `video`, paced by `pace` ({seekTarget(ranges, t), rate(ranges, t, rate), sequence}; live
+   * view's unless given). With `openEnd`, an `end` message without a reason goes to `onMessage` (the server
+   * keeps the connection open: a recording's material ended, a seek plays on). Handlers: `onState('connecting'|'buffering'|'live')` ('live': the picture moves),
+   * `onStats(stats)`, `onEnd(reason)` (the server ended the stream), `onLost(detail)` (the connection closed
+   * unexpectedly), `onFailure(step, detail)` (the browser cannot show this stream), and optionally
+   * `onMessage(message)` for any other JSON message.
    */
-  constructor(video, { wsUrl, mime }, handlers) {
+  constructor(video, { wsUrl, mime, pace = LIVE_PACE, openEnd = false }, handlers) {
     this.video = video;
     this.handlers = handlers;
-    this.mime = null; // known from the init message
+    this.pace = pace;
+    this.openEnd = openEnd;
+    this.mime = null; // known from the init message, or read from the init segment
+    this.announced = false; // the server sent a JSON init message: its MIME type is the one to trust
+    this.held = false; // paused by the viewer: not restarted, not given up for silence
+    this.restartAt = false; // after reset(): move to the first media appended next
+    this.restartAfterBytes = 0;
     this.fallbackMime = mime;
     this.early = []; // binary messages that came before the SourceBuffer existed
     this.feeder = null;
@@ -82,6 +95,29 @@ export class MsePlayer {
     };
   }
 
+  /** Send a JSON message to the server (dropped when the connection is not open). */
+  send(message) {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  /** Pause (true) or resume (false) the picture; a paused player is not restarted nor timed out for silence. */
+  hold(held) {
+    this.held = held;
+    if (held) this.video.pause();
+    else this.lastMessageAt = performance.now();
+    this.#tick();
+  }
+
+  /** Drop what is buffered and queued: the server starts over (a seek), with an init segment next. */
+  reset() {
+    this.feeder?.reset();
+    this.early = [];
+    this.restartAt = true;
+    this.restartAfterBytes = this.feeder?.appendedBytes ?? 0;
+    this.live = false;
+    this.lastTime = -1;
+  }
+
   /** Stop: close the connection, release the MediaSource, blank the video element. */
   destroy() {
     if (this.destroyed) return;
@@ -106,7 +142,7 @@ export class MsePlayer {
   }
 
   #emit(name, ...args) {
-    if (!this.finished) this.handlers[name](...args);
+    if (!this.finished) this.handlers[name]?.(...args);
   }
 
   #finish(name, ...args) {
@@ -122,6 +158,7 @@ export class MsePlayer {
       return;
     }
     this.receivedBytes += event.data.byteLength;
+    if (!this.announced && isInitSegment(event.data) && !this.#readCodec(event.data)) return;
     if (this.feeder) this.feeder.append(event.data);
     else this.early.push(event.data);
   }
@@ -137,14 +174,31 @@ export class MsePlayer {
       case 'init': this.#onInit(message); break;
       case 'stats': this.#emit('onStats', message); break;
       case 'end':
+        if (this.openEnd && !message.reason) {
+          this.#emit('onMessage', message);
+          break;
+        }
         this.ended = true;
         this.#finish('onEnd', message.reason || 'the stream ended');
         break;
-      default: break;
+      default: this.#emit('onMessage', message); break;
     }
   }
 
-  #onInit(init) {
+  /** An init segment of a stream that announced no MIME type: its codec sets (or changes) the SourceBuffer's. */
+  #readCodec(buffer) {
+    const codec = codecOfInit(buffer);
+    const mime = codec ? mp4Mime(codec) : this.fallbackMime;
+    if (!mime) {
+      this.#finish('onFailure', 'codec', 'the stream has no H.264 or H.265 video track the browser could read');
+      return false;
+    }
+    this.#onInit({ mime, codec: codec ?? '' }, false);
+    return !this.finished;
+  }
+
+  #onInit(init, announced = true) {
+    if (announced) this.announced = true;
     const mime = init.mime || this.fallbackMime;
     if (!mseSupports(mime)) {
       this.#finish('onFailure', 'codec', `codec not playable in this browser: ${init.codec || ''} (${mime})`.trim());
@@ -169,6 +223,7 @@ export class MsePlayer {
       this.#finish('onFailure', 'codec', `codec not playable in this browser: ${this.mime} (${error.message})`);
       return;
     }
+    if (this.pace.sequence) sourceBuffer.mode = 'sequence';
     this.feeder = new SourceBufferFeeder(sourceBuffer, {
       onIdle: () => this.#tick(),
       onQuotaExceeded: () => this.video.currentTime - QUOTA_KEEP_S,
@@ -182,11 +237,16 @@ export class MsePlayer {
     if (this.finished) return;
     const video = this.video;
     const ranges = rangesOf(video.buffered);
-    const target = seekTarget(ranges, video.currentTime);
+    // Removal runs before any later append, so once one has been made the buffer holds only new media.
+    if (this.restartAt && ranges.length && (this.feeder?.appendedBytes ?? 0) > this.restartAfterBytes) {
+      this.restartAt = false;
+      video.currentTime = ranges[0].start;
+    }
+    const target = this.pace.seekTarget(ranges, video.currentTime);
     if (target !== null && !video.seeking) video.currentTime = target;
-    const rate = playbackRateFor(liveLag(ranges, video.currentTime), video.playbackRate);
+    const rate = this.pace.rate(ranges, video.currentTime, video.playbackRate);
     if (rate !== video.playbackRate) video.playbackRate = rate;
-    if (ranges.length && video.paused && !video.seeking) {
+    if (ranges.length && video.paused && !video.seeking && !this.held) {
       video.play().catch(() => {}); // a pause from a later seek or destroy is not an error
     }
     const trim = trimEnd(ranges, video.currentTime);
@@ -197,7 +257,7 @@ export class MsePlayer {
     }
     this.lastTime = video.currentTime;
     const state = this.socket.readyState;
-    if ((state === WebSocket.CONNECTING || state === WebSocket.OPEN)
+    if ((state === WebSocket.CONNECTING || state === WebSocket.OPEN) && !this.held
         && performance.now() - this.lastMessageAt > SILENCE_TIMEOUT_MS) {
       const what = state === WebSocket.CONNECTING ? 'the stream connection did not open' : 'no data from the platform';
       this.#finish('onLost', `${what} for ${SILENCE_TIMEOUT_MS / 1000} s`);

@@ -45,6 +45,13 @@ export class SourceBufferFeeder {
     this.#pump();
   }
 
+  /** Drop everything queued and buffered (done before the next append): the stream starts over. */
+  reset() {
+    this.queue = [];
+    this.removeUntil = Infinity;
+    this.#pump();
+  }
+
   /** Switch codec before the data queued after this call (a new init segment follows). */
   changeType(mime) {
     this.queue.push({ mime });
@@ -85,10 +92,11 @@ export class SourceBufferFeeder {
 
   #startRemoval() {
     if (this.removeUntil === null) return false;
-    const end = this.removeUntil;
-    this.removeUntil = null;
     const buffered = this.sourceBuffer.buffered;
-    if (buffered.length === 0 || end <= buffered.start(0)) return false;
+    const requested = this.removeUntil;
+    this.removeUntil = null;
+    if (buffered.length === 0 || requested <= buffered.start(0)) return false;
+    const end = Math.min(requested, buffered.end(buffered.length - 1));
     return this.#run(() => this.sourceBuffer.remove(buffered.start(0), end));
   }
 
