@@ -1,12 +1,13 @@
 """The tile's timeline in Chromium against the real platform and simulator processes: the simulated channel is
 recorded continuously; its media is switched off and on again, which leaves a gap between two recorded ranges;
-the timeline shows both and the gap, the date picker moves to another day and back, and hovering a recorded
-instant shows the platform's thumbnail of it. (Playing the recording from a click is tested against the
-stand-in, test_timeline_ui.py, until the platform's playback API is in this tree.)"""
+the timeline shows both and the gap, the date picker moves to another day and back, hovering a recorded
+instant shows the platform's thumbnail of it, and clicking one plays the recording there (at 1×, then 4×)
+until "Live" returns to live view."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.integration.conftest import sim_args
 from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, free_port, wait_until
-from tests.web.console import play, sign_in, signed_in, wait_playing
-from tests.web.timeline_console import local_date, point_in
+from tests.web.console import MIN_FRAME_VARIANCE, frame_stats, play, sign_in, signed_in, wait_playing
+from tests.web.timeline_console import local_date, point_in, position_rate, wait_video_advances
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -133,3 +134,29 @@ def test_hovering_a_recorded_instant_shows_the_platforms_thumbnail(console: Page
     expect(timeline.locator(".timeline__preview-time")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     expect(thumb).to_have_attribute("alt", re.compile(r"^Recorded picture at \d\d:\d\d:\d\d$"))
 
+
+def test_clicking_a_recorded_instant_plays_it_at_speed_until_live(console: Page) -> None:
+    target = play(console, CHANNEL_NAME, 0)
+    wait_playing(target, within=10)
+    timeline = _zoomed_in(target)
+    track = timeline.locator(".timeline__track")
+    # Just before the gap: playback skips it, says so, and plays on in the range after it (which goes on to now).
+    track.click(position=point_in(track, timeline.locator(".timeline__range").first, 0.8))
+    expect(target.locator(".tile__notice")).to_contain_text("skipped", timeout=10_000)  # shown for 6 s
+    expect(target).to_have_attribute("data-state", "playback", timeout=10_000)
+    expect(target.locator(".tile__badge")).to_have_text("PLAYBACK")
+    expect(target.locator(".tile__clock")).to_contain_text(f"{local_date(console)} ")
+    expect(target.locator(".tile__clock")).to_contain_text("· 1×")
+    wait_video_advances(target)
+    assert frame_stats(target)["variance"] > MIN_FRAME_VARIANCE  # the recorded picture, not a blank one
+    time.sleep(1.0)  # past the gap: the gap is said as it is sent, a second before the picture gets there
+    at_1x = position_rate(target, 2.0)  # positions come about once a second: ±1 s over the window
+    target.locator(".timeline__speed", has_text="4×").click()
+    expect(target.locator(".tile__clock")).to_contain_text("· 4×")
+    time.sleep(1.5)  # what was sent ahead at 1× plays out first
+    at_4x = position_rate(target, 3.0)
+    assert 0.4 < at_1x < 1.7 and 2.5 < at_4x < 5.5, (at_1x, at_4x)
+    wait_video_advances(target, advance=0.5, within=3)  # the picture goes on at 4× (rate 1, shorter frames)
+    target.locator(".timeline__live").click()
+    expect(target.locator(".tile__badge")).to_have_text("LIVE", timeout=10_000)
+    expect(target.locator(".timeline__playback")).to_be_hidden()
