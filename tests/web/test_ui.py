@@ -313,6 +313,10 @@ def test_a_401_anywhere_returns_to_the_login(console: Page) -> None:
 
 def test_sign_out_returns_to_the_login(console: Page) -> None:
     wait_playing(play(console, "Gate", 0))
-    console.locator(".topbar button", has_text="Sign out").click()
+    bearer = console.evaluate("() => sessionStorage.getItem('clearsight.access_token')")
+    with console.expect_request("**/api/v1/auth/logout") as logout:
+        console.locator(".topbar button", has_text="Sign out").click()
+    assert logout.value.method == "POST"
+    assert logout.value.headers["authorization"] == f"Bearer {bearer}"  # the server-side session ends too
     expect(console.locator("#login-view")).to_be_visible()
     assert console.evaluate("() => document.querySelectorAll('video[src]').length") == 0

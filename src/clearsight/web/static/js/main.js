@@ -1,6 +1,6 @@
 // Entry point: the login screen or the console, and back to the login screen on any 401 or sign-out.
 
-import { onUnauthorized } from './api.js';
+import { API_BASE, onUnauthorized } from './api.js';
 import { forgetWall } from './grid.js';
 import { LoginView } from './login.js';
 import { clearToken, token } from './session.js';
@@ -20,6 +20,13 @@ function openWorkspace() {
 function signOut(notice, forget) {
   workspace?.stop();
   workspace = null;
+  const bearer = token();
+  // A chosen sign-out ends the server-side session too, so the token is refused even if it was copied;
+  // a plain fetch (not api.js) so that its answer cannot call back into the 401 handler.
+  if (forget && bearer) {
+    fetch(`${API_BASE}/auth/logout`, { method: 'POST', keepalive: true,
+      headers: { Authorization: `Bearer ${bearer}` } }).catch(() => {});
+  }
   clearToken();
   if (forget) forgetWall();
   login.show(notice);
