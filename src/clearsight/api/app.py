@@ -21,6 +21,7 @@ from clearsight.api.auditing import auditors_read_only, client_address
 from clearsight.api.deps import ApiServices
 from clearsight.api.docs import install_docs
 from clearsight.api.middleware import CsrfMiddleware, SecurityHeadersMiddleware, UnhandledErrorMiddleware
+from clearsight.api.nul_guard import NulGuardMiddleware
 from clearsight.api.ports import (
     ApiSettings,
     ApiTokensPort,
@@ -185,6 +186,7 @@ def create_app(
 
     _install_exception_handlers(app)
     app.add_middleware(UnhandledErrorMiddleware)  # added first: runs inside the headers middleware
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(CsrfMiddleware)  # inside the headers middleware: its 403 carries them
     docs_paths = install_docs(app)
     app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs_paths)

@@ -30,7 +30,7 @@ class ShareAskIn(Schema):
             raise ValueError("state the purpose")
         if self.period_start and self.period_end and self.period_end <= self.period_start:
             raise ValueError("period_end must be after period_start")
-        if any(c < 1 or c > 2**63 - 1 for c in self.channel_ids):
+        if any(c < 1 or c > 2**31 - 1 for c in self.channel_ids):
             raise ValueError("channel IDs are positive integers")
         return self
 

@@ -26,7 +26,7 @@ from clearsight.privacy.store import PrivacyMaskStore
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["privacy masks"], responses=PROBLEM_RESPONSES)
-MaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The mask's ID.")]
+MaskId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The mask's ID.")]
 MaskReadAccess = Annotated[ChannelAccessGranted, Depends(AnyChannelPermission(Action.LIVE, Action.MANAGE))]
 MASKS_PATH = "/channels/{channel_id}/privacy-masks"
 

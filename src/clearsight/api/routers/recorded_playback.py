@@ -78,7 +78,7 @@ STREAM_STOP_TIMEOUT = 5.0  # seconds a stopped stream gets to finish before it i
 
 router = APIRouter(tags=["recorded playback"], responses=PROBLEM_RESPONSES)
 SessionId = Annotated[str, FastApiPath(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The playback session.")]
-SegmentId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1, description="A recorded segment of the playlist.")]
+SegmentId = Annotated[int, FastApiPath(ge=1, le=2**31 - 1, description="A recorded segment of the playlist.")]
 
 
 def install(app: FastAPI, settings: ApiSettings) -> None:

@@ -45,7 +45,7 @@ from clearsight.recording.thumbnails import ThumbnailError, masked_thumbnail
 logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["recordings"], responses=PROBLEM_RESPONSES)
-HoldId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The legal hold's ID.")]
+HoldId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The legal hold's ID.")]
 Moment = Annotated[AwareDatetime, Query(description="ISO 8601 with a UTC offset.")]
 
 
@@ -189,7 +189,7 @@ async def create_legal_hold(services: Services, user: Operator, body: LegalHoldI
 @router.get("/legal-holds")
 async def list_legal_holds(
     services: Services, _user: CurrentUser,
-    channel_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    channel_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     active: Annotated[bool | None, Query(description="Only active (true) or released (false) ones.")] = None,
 ) -> list[LegalHoldOut]:
     holds = await _recordings(services).list_holds(channel_id=channel_id, active=active)
