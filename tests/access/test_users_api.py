@@ -4,29 +4,14 @@ at once and a changed role applies to the next request."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.access.platform import USERS, AccessPlatform, build_platform
-from tests.api.session import BASE_URL, assert_problem, bearer, login
+from tests.access.platform import USERS, AccessPlatform
+from tests.api.session import assert_problem, bearer, login
 
 NEW_PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-async def platform(db_engine: AsyncEngine) -> AccessPlatform:
-    return await build_platform(db_engine)
-
-
-@pytest.fixture
-async def client(platform: AccessPlatform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=platform.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
 
 
 def _changes(platform: AccessPlatform) -> list[dict[str, Any]]:
