@@ -57,13 +57,22 @@ async def test_restricted_live_view_without_reason_is_refused_with_the_contract(
     assert not [e for e in platform.audit.entries if e.action == "live.start"]
 
 
-@pytest.mark.parametrize("stated", ["", "   ", "abc", "  ab  ", "x" * 501, "four\x00", "bad\ufffdtext"])
+@pytest.mark.parametrize("stated", ["", "   ", "abc", "  ab  ", "x" * 501, "bad\ufffdtext"])
 async def test_an_unacceptable_reason_is_refused(platform: AccessPlatform, client: httpx.AsyncClient,
                                                   stated: str) -> None:
     channel = _channel(platform, ChannelClass.RESTRICTED)
     response = await client.get(f"/api/v1/channels/{channel.id}/snapshot", params={"reason": stated},
                                 headers=await bearer(client, "view"))
     assert assert_problem(response, 403)["type"].endswith("reason-required")
+
+
+async def test_a_reason_with_nul_is_refused_before_the_permission_check(
+        platform: AccessPlatform, client: httpx.AsyncClient) -> None:
+    channel = _channel(platform, ChannelClass.RESTRICTED)
+    response = await client.get(f"/api/v1/channels/{channel.id}/snapshot", params={"reason": "four\x00 reasons"},
+                                headers=await bearer(client, "view"))
+    assert assert_problem(response, 422)["type"].endswith("validation-failed")
+    assert not [e for e in platform.audit.entries if e.action == "snapshot"]
 
 
 async def test_live_start_and_snapshot_entries_carry_the_trimmed_reason(
