@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,8 @@ import pytest
 import websockets
 from sqlalchemy import create_engine, text
 
-from tests.integration.conftest import fresh_postgres_database, sim_args, start_sim
+from tests.conftest import ServerDatabase
+from tests.integration.conftest import sim_args, start_sim
 from tests.integration.processes import PlatformProcess, SimProcess, free_port, wait_until
 
 pytestmark = pytest.mark.integration
@@ -25,10 +25,9 @@ DEVICE_ID = "34020000001320000001"
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[PlatformProcess]:
-    base = os.environ.get("CLEARSIGHT_TEST_DATABASE_URL")
+def served(tmp_path: Path, server_database: ServerDatabase) -> Iterator[PlatformProcess]:
     process = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
-                              database_url=fresh_postgres_database(base) if base else None,
+                              database_url=server_database(),
                               extra_env={"CLEARSIGHT_KEEPALIVE_INTERVAL": "1", "CLEARSIGHT_LIVE_GRACE_PERIOD": "1"})
     process.start()
     try:

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from tests.conftest import ServerDatabase
 from tests.integration.processes import DEVICE_PASSWORD, PLATFORM_ID, PlatformProcess, SimProcess, free_port
 
 
-def fresh_postgres_database(base_url: str) -> str:
-    """A new empty database on the test cluster, so each platform process starts from nothing."""
-    url = make_url(base_url)
-    name = f"cs_it_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[PlatformProcess]:
-    base = os.environ.get("CLEARSIGHT_TEST_DATABASE_URL")
-    database_url = fresh_postgres_database(base) if base else None
+def platform(tmp_path: Path, server_database: ServerDatabase) -> Iterator[PlatformProcess]:
     process = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
-                              database_url=database_url,
+                              database_url=server_database(),
                               extra_env={"CLEARSIGHT_KEEPALIVE_INTERVAL": "1"})
     process.start()
     try:

@@ -26,7 +26,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from clearsight.recording.fmp4_scan import scan_segment
-from tests.integration.conftest import fresh_postgres_database, sim_args, start_sim
+from tests.conftest import ServerDatabase
+from tests.integration.conftest import sim_args, start_sim
 from tests.integration.processes import PlatformProcess, SimProcess, free_port, wait_until
 
 pytestmark = pytest.mark.integration
@@ -52,10 +53,10 @@ def _decodes(path: Path) -> int:
         return len(list(container.decode(video=0)))
 
 
-def test_kill_9_while_recording_then_repair_at_start(tmp_path: Path, sims: list[SimProcess]) -> None:
-    base = os.environ.get("CLEARSIGHT_TEST_DATABASE_URL")
+def test_kill_9_while_recording_then_repair_at_start(tmp_path: Path, sims: list[SimProcess],
+                                                     server_database: ServerDatabase) -> None:
     platform = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
-                               database_url=fresh_postgres_database(base) if base else None,
+                               database_url=server_database(),
                                extra_env={"CLEARSIGHT_KEEPALIVE_INTERVAL": "1",
                                           "CLEARSIGHT_RECORDING_DEFAULT": "continuous",
                                           "CLEARSIGHT_RECORDING_SEGMENT_SECONDS": str(SEGMENT_SECONDS)})

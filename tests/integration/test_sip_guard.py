@@ -3,14 +3,13 @@ source that keeps failing digest authentication is blocked; hold → pending →
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import fresh_postgres_database
+from tests.conftest import ServerDatabase
 from tests.integration.processes import PlatformProcess, free_port, wait_until
 from tests.integration.test_sipp import _explain, run_sipp
 
@@ -20,10 +19,9 @@ RATE, BURST, MAX_FAILURES = 5, 20, 3
 FLOOD = 300
 
 
-def _platform(tmp_path: Path, env: dict[str, str]) -> Iterator[PlatformProcess]:
-    base = os.environ.get("CLEARSIGHT_TEST_DATABASE_URL")
+def _platform(tmp_path: Path, database_url: str | None, env: dict[str, str]) -> Iterator[PlatformProcess]:
     process = PlatformProcess(data_dir=tmp_path / "platform", sip_port=free_port(), http_port=free_port(),
-                              database_url=fresh_postgres_database(base) if base else None, extra_env=env)
+                              database_url=database_url, extra_env=env)
     process.start()
     try:
         yield process
@@ -32,15 +30,15 @@ def _platform(tmp_path: Path, env: dict[str, str]) -> Iterator[PlatformProcess]:
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    yield from _platform(tmp_path_factory.mktemp("guarded"), {
+def guarded(tmp_path_factory: pytest.TempPathFactory, server_database: ServerDatabase) -> Iterator[PlatformProcess]:
+    yield from _platform(tmp_path_factory.mktemp("guarded"), server_database(), {
         "CLEARSIGHT_SIP_REGISTER_RATE": str(RATE), "CLEARSIGHT_SIP_REGISTER_BURST": str(BURST),
         "CLEARSIGHT_SIP_AUTH_MAX_FAILURES": str(MAX_FAILURES)})
 
 
 @pytest.fixture
-def holding(tmp_path: Path) -> Iterator[PlatformProcess]:
-    yield from _platform(tmp_path, {"CLEARSIGHT_UNKNOWN_DEVICES": "hold"})
+def holding(tmp_path: Path, server_database: ServerDatabase) -> Iterator[PlatformProcess]:
+    yield from _platform(tmp_path, server_database(), {"CLEARSIGHT_UNKNOWN_DEVICES": "hold"})
 
 
 def _metric(text: str, name: str, labels: str = "") -> float:
