@@ -142,6 +142,10 @@ async def test_sql_filter_admits_exactly_what_the_policy_allows(db_engine: Async
                 devices = await store.list_devices(offset=0, limit=100, scope=scope)
                 assert {d.id for d in devices.items} == {by_id[pk].device_id for pk in expected}, context
                 assert _counts(await store.region_tree(scope)) == _expected_counts(rows, expected), context
+            if action is Action.MANAGE:  # device actions need the action on every channel of the device
+                for device in DEVICES:
+                    every = all(r.id in expected for r in rows if r.device_id == device)
+                    assert await store.device_in_scope(device, scope, every_channel=True) == every, context
             compared += 1
     assert compared == ROUNDS * (1 + len(Action))
 

@@ -6,15 +6,10 @@ or a new route not naming one and not listed in NOT_CHANNEL_SCOPED with a reason
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
-from starlette.routing import Mount
+from fastapi.routing import APIRoute
 
 from clearsight.access.policy import ChannelClass
 from clearsight.api.channel_access import (
@@ -24,11 +19,9 @@ from clearsight.api.channel_access import (
     AnyChannelPermission,
     ChannelPermission,
 )
-from clearsight.api.security import RoleRequirement
-from clearsight.audit import InMemoryAuditLog
+from tests.access.app_routes import ROUTES, dependency_calls, roles_of
 from tests.access.platform import USERS, AccessPlatform
 from tests.api.session import bearer
-from tests.audit.api_app import audit_api
 
 CHANNEL_PARAM = "{channel_id}"
 STREAM_PREFIX = "/api/v1/live/"  # stream URLs: a stream token, checked by tests/access/test_stream_grants.py
@@ -51,11 +44,15 @@ NOT_CHANNEL_SCOPED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/api-tokens/{token_id}"): "own tokens; administrators: anyone's",
     ("PUT", "/api/v1/users/{user_id}/active"): "administrators only",
     ("GET", "/api/v1/devices"): "devices with a channel in the caller's scope, filtered in the query (test_devices)",
-    ("GET", "/api/v1/devices/{device_id}"): "404 unless a channel of it is in the caller's scope (test_devices)",
+    ("GET", "/api/v1/devices/{device_id}"): "DevicePermission: 404 unless the caller sees a channel of it "
+                                            "(test_device_matrix)",
     ("DELETE", "/api/v1/devices/{device_id}"): "administrators only",
-    ("GET", "/api/v1/devices/{device_id}/channels"): "filtered by the caller's scope in the query (404 as above)",
-    ("POST", "/api/v1/devices/{device_id}/catalog/refresh"): "operators; signalling, no video",
-    ("GET", "/api/v1/devices/{device_id}/status"): "device health, no video",
+    ("GET", "/api/v1/devices/{device_id}/channels"): "DevicePermission (404 as above); filtered by the caller's scope "
+                                                     "in the query",
+    ("POST", "/api/v1/devices/{device_id}/catalog/refresh"): "operators; DevicePermission(manage): manage on every "
+                                                             "channel of the device (test_device_matrix)",
+    ("GET", "/api/v1/devices/{device_id}/status"): "DevicePermission: a visible device; hidden alarm inputs left out "
+                                                   "(test_device_matrix)",
     ("PUT", "/api/v1/devices/{device_id}/password"): "administrators only",
     ("GET", "/api/v1/devices/pending"): "administrators only; devices not admitted, no channels",
     ("POST", "/api/v1/devices/pending/{device_id}/approve"): "administrators only",
@@ -114,24 +111,6 @@ PATH_PARAM = re.compile(r"\{[^}]+\}")
 STATED_REASON = "Incident 2026-118: checking the junction"
 
 
-def _routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute | None]]:
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, Mount):
-            continue
-        assert context.path is not None
-        for method in sorted(context.methods or {"WS"}):
-            if method != "HEAD":
-                yield method, context.path, route if isinstance(route, APIRoute) else None
-
-
-def _calls(dependant: Dependant) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub.call
-        yield from _calls(sub)
-
-
-ROUTES = list(_routes(audit_api(InMemoryAuditLog())))
 CHANNEL_ROUTES = [(m, p, r) for m, p, r in ROUTES if CHANNEL_PARAM in p and not p.startswith(STREAM_PREFIX)]
 
 
@@ -142,7 +121,7 @@ def test_every_route_is_checked_or_listed(method: str, path: str) -> None:
         return  # stream URLs: test_stream_grants
     if CHANNEL_PARAM in path and (method, path) not in CHANNEL_ROUTES_CHECKED_OTHERWISE:
         assert route is not None
-        actions = [c.action for c in _calls(route.dependant) if isinstance(c, ChannelPermission)]
+        actions = [c.action for c in dependency_calls(route.dependant) if isinstance(c, ChannelPermission)]
         assert actions, f"{method} {path} names a channel but has no ChannelPermission dependency"
     elif CHANNEL_PARAM not in path:
         assert (method, path) in NOT_CHANNEL_SCOPED, f"{method} {path}: add a check or list it with a reason"
@@ -150,14 +129,9 @@ def test_every_route_is_checked_or_listed(method: str, path: str) -> None:
 
 def _needs_reason(route: APIRoute, channel_class: ChannelClass) -> bool:
     """Live view and playback of restricted and sensitive channels need `?reason=` (docs/access.md)."""
-    actions = {c.action for c in _calls(route.dependant)
+    actions = {c.action for c in dependency_calls(route.dependant)
                if isinstance(c, ChannelPermission) and not isinstance(c, AnyChannelPermission)}
     return bool(actions & REASON_ACTIONS) and channel_class in REASON_CLASSES
-
-
-def _roles_of(route: APIRoute) -> frozenset[str] | None:
-    requirements = [c.roles for c in _calls(route.dependant) if isinstance(c, RoleRequirement)]
-    return frozenset(str(r) for r in frozenset.intersection(*requirements)) if requirements else None
 
 
 async def test_matrix_of_channel_routes(platform: AccessPlatform, client: httpx.AsyncClient) -> None:
@@ -170,7 +144,7 @@ async def test_matrix_of_channel_routes(platform: AccessPlatform, client: httpx.
     checked = reasons_checked = 0
     for method, path, route in CHANNEL_ROUTES:
         assert route is not None
-        roles = _roles_of(route)
+        roles = roles_of(route)
         other = CHANNEL_ROUTES_CHECKED_OTHERWISE.get((method, path))
         for username, role in USERS.items():
             for channel in platform.channels:
@@ -283,7 +257,7 @@ EXPECTED_ACTIONS: dict[tuple[str, str], set[str]] = {
 def test_privacy_mask_routes_check_the_documented_actions(method: str, path: str) -> None:
     route = next(r for m, p, r in ROUTES if (m, p) == (method, path))
     assert route is not None
-    checks = [c for c in _calls(route.dependant) if isinstance(c, ChannelPermission)]
+    checks = [c for c in dependency_calls(route.dependant) if isinstance(c, ChannelPermission)]
     assert {str(a) for c in checks for a in getattr(c, "actions", (c.action,))} == EXPECTED_ACTIONS[(method, path)]
 
 # Routes of the sharing and users APIs naming no channel: who may call them (every other role gets 403).

@@ -12,8 +12,9 @@ from clearsight.api.deps import ApiServices
 from clearsight.api.device_playbacks import DevicePlaybacks, PlaybackTokenService
 from clearsight.api.problems import Problem
 from clearsight.api.routers.device_playback import _verified
-from clearsight.api.sessions import SESSION_ENDED, SessionGuard
+from clearsight.api.sessions import SessionGuard
 from clearsight.api.tokens import TOKEN_AUDIENCE, InvalidToken, TokenService
+from clearsight.api.viewer_streams import ACCOUNT_DISABLED, SESSION_ENDED, Viewer
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.registry.models import utc_now
 from tests.access.platform import AccessPlatform
@@ -180,7 +181,8 @@ async def test_ending_a_session_ends_its_open_streams(platform: AccessPlatform, 
     assert session is not None
     mine, others = Consumer("ws:view"), Consumer("ws:other")
 
-    with guard.streams.watching(session.id, mine), guard.streams.watching("1" * 32, others):
+    with guard.streams.watching(Viewer("view", session.id), mine), guard.streams.watching(Viewer("view", "1" * 32),
+                                                                                          others):
         ended = await guard.revoke([session], "admin")
 
     assert ended == 1
@@ -218,9 +220,9 @@ async def test_a_device_playback_of_an_ended_session_is_refused() -> None:
     await guard.revoke([mine], "view")
 
     with pytest.raises(Problem) as refused:
-        _verified(playbacks, guard, urls[0], views[0].session_id)
+        await _verified(playbacks, guard, urls[0], views[0].session_id)
     assert refused.value.status == 403
-    assert _verified(playbacks, guard, urls[1], views[1].session_id)[0] is views[1]
+    assert (await _verified(playbacks, guard, urls[1], views[1].session_id))[0] is views[1]
 
 
 async def test_a_stream_opened_while_its_session_ends_is_ended() -> None:
@@ -230,5 +232,36 @@ async def test_a_stream_opened_while_its_session_ends_is_ended() -> None:
     await guard.revoke([session], "admin")  # ... then the session ends while the stream is being opened
     consumer = Consumer("ws:view")
 
-    with guard.streams.watching(session.id, consumer):
+    with guard.streams.watching(Viewer("view", session.id), consumer):
         assert consumer.get_nowait() == StreamEnd(SESSION_ENDED)
+
+
+@pytest.mark.parametrize("how", ["PUT active", "PATCH"])
+async def test_disabling_a_user_ends_all_their_streams_and_refuses_their_stream_tokens(
+        platform: AccessPlatform, client: httpx.AsyncClient, how: str) -> None:
+    """Streams opened with a session and with an API token (no session) alike; another user's run on."""
+    guard = _services(platform).sessions
+    admin, view = await bearer(client, "admin"), await bearer(client, "view")
+    user_id, channel = platform.users["view"], platform.channels[0].id
+    signed_in, machine, theirs = Consumer("ws:view"), Consumer("ws:view-api-token"), Consumer("ws:oper")
+    api_token, _ = _services(platform).stream_tokens.issue("view", channel, platform.grant.id, None)
+
+    async def set_active(active: bool) -> httpx.Response:
+        if how == "PATCH":
+            return await client.patch(f"/api/v1/users/{user_id}", headers=admin, json={"active": active})
+        return await client.put(f"/api/v1/users/{user_id}/active", headers=admin, json={"active": active})
+
+    with (guard.streams.watching(Viewer("view", _session_id(view)), signed_in),
+          guard.streams.watching(Viewer("view", None), machine), guard.streams.watching(Viewer("oper", None), theirs)):
+        assert (await set_active(False)).status_code == 200
+        late = Consumer("ws:view-late")  # opened after its token was checked, as the account was disabled
+        with guard.streams.watching(Viewer("view", None), late):
+            assert late.get_nowait() == StreamEnd(ACCOUNT_DISABLED)
+
+    assert signed_in.get_nowait() == StreamEnd(ACCOUNT_DISABLED) and machine.get_nowait() == StreamEnd(ACCOUNT_DISABLED)
+    assert theirs.get_nowait() is None
+    refused = await client.get(f"/api/v1/live/{channel}/index.m3u8", params={"token": api_token})
+    assert "disabled" in assert_problem(refused, 403)["detail"]
+    assert (await set_active(True)).status_code == 200
+    # Enabled again: the token passes the sign-in check (and fails later: the device is offline).
+    assert (await client.get(f"/api/v1/live/{channel}/index.m3u8", params={"token": api_token})).status_code == 409

@@ -1,5 +1,6 @@
 """Playback of recordings through the API on a real server: the session contract, 404, permissions, stream tokens,
-the WebSocket's messages and controls, HLS, DELETE, audit entries, and a revoked grant ending the stream."""
+the WebSocket's messages and controls, HLS, DELETE, audit entries, and a revoked grant or an ended sign-in (logout,
+session revocation, a disabled account) ending the stream."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import av
+import jwt
 import pytest
 import websockets
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,10 +54,10 @@ def _public(server: PlaybackServer, in_scope: bool) -> int:
 
 
 async def _open(server: PlaybackServer, user: str, start: datetime, speed: int = 1, *,
-                channel: int | None = None) -> dict[str, Any]:
+                channel: int | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
     async with server.client() as client:
         response = await client.post(f"/api/v1/channels/{channel or _public(server, True)}/playback",
-                                     headers=await server.headers(user),
+                                     headers=headers or await server.headers(user),
                                      json={"start": start.isoformat(), "speed": speed})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
@@ -235,6 +237,39 @@ async def test_revoking_the_grant_ends_the_open_stream(server: PlaybackServer) -
     with pytest.raises(websockets.exceptions.InvalidStatus):  # and the URL is refused from now on
         async with websockets.connect(body["ws_url"]):
             pass
+
+
+@pytest.mark.parametrize(("ending", "reason"), [("logout", "session ended"), ("session revocation", "session ended"),
+                                                ("disabling the user", "account disabled")])
+async def test_ending_the_viewers_sign_in_ends_the_open_stream(server: PlaybackServer, ending: str,
+                                                               reason: str) -> None:
+    headers = await server.headers("view")
+    body = await _open(server, "view", T0, headers=headers)
+    others = await _open(server, "oper", T0)  # another viewer's playback runs on
+    token = headers["Authorization"].removeprefix("Bearer ")
+    session_id = jwt.decode(token, options={"verify_signature": False})["sid"]
+    async with websockets.connect(body["ws_url"], max_size=None) as ws, \
+            websockets.connect(others["ws_url"], max_size=None) as other_ws:
+        await _messages(ws, until=lambda m, got: len(_binaries(got)) == 2)
+        async with server.client() as client:
+            if ending == "logout":
+                done = await client.post("/api/v1/auth/logout", headers=headers)
+            elif ending == "session revocation":
+                done = await client.delete(f"/api/v1/auth/sessions/{session_id}", headers=await server.headers("admin"))
+            else:
+                done = await client.put(f"/api/v1/users/{server.platform.users['view']}/active",
+                                        headers=await server.headers("admin"), json={"active": False})
+            assert done.is_success, done.text
+        ended = await _messages(ws, until=lambda m, _: isinstance(m, dict) and m["type"] == "end")
+        assert ended[-1] == {"type": "end", "reason": reason}
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+        assert len(_binaries(await _messages(other_ws, until=lambda m, got: len(_binaries(got)) == 3))) == 3
+    with pytest.raises(websockets.exceptions.InvalidStatus):  # and its URLs are refused from now on
+        async with websockets.connect(body["ws_url"]):
+            pass
+    async with server.client() as client:
+        assert_problem(await client.get(body["hls_url"]), 403)
 
 
 async def test_hls_lists_the_recordings_from_the_start_and_its_segments_decode(server: PlaybackServer) -> None:

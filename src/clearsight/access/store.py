@@ -141,8 +141,16 @@ class AccessStore:
             row = await session.get(Channel, channel_id)
             if row is None:
                 return None
-            return ChannelAccessFacts(row.id, row.gb_id, row.device_id, row.region_code, row.business_group_id,
-                                      row.channel_class, row.owner_department_id)
+            return _facts(row)
+
+    async def device_channel_facts(self, device_id: str, gb_ids: Sequence[str]) -> list[ChannelAccessFacts]:
+        """Those of `gb_ids` that are channels of the device (the others are not in its catalog)."""
+        if not gb_ids:
+            return []
+        async with self._sessions() as session:
+            rows = await session.scalars(select(Channel).where(Channel.device_id == device_id,
+                                                               Channel.gb_id.in_(gb_ids)))
+            return [_facts(row) for row in rows]
 
     async def set_channel_class(self, channel_id: int, channel_class: ChannelClass) -> bool:
         async with self._sessions.begin() as session:
@@ -271,3 +279,8 @@ def _grant(row: AccessGrant) -> Grant:
 
 
 __all__: Sequence[str] = ("AccessStore", "ChannelAccessFacts", "DepartmentRecord", "NewGrant")
+
+
+def _facts(row: Channel) -> ChannelAccessFacts:
+    return ChannelAccessFacts(row.id, row.gb_id, row.device_id, row.region_code, row.business_group_id,
+                              row.channel_class, row.owner_department_id)

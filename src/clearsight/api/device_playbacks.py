@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from clearsight.api.ports import PlaybackSession
 from clearsight.api.tokens import CLOCK_LEEWAY, MIN_SECRET_BYTES, TOKEN_ALGORITHM, InvalidToken
+from clearsight.api.viewer_streams import Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,10 @@ class PlaybackView:
     @property
     def stream_key(self) -> str:
         return playback_stream_key(self.channel_id, self.session_id)
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.username, self.auth_session)
 
 
 class DevicePlaybacks:

@@ -20,6 +20,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from clearsight.api.device_playbacks import PlaybackTokenService
+from clearsight.api.viewer_streams import Viewer
 from clearsight.recording.playback import RecordedPlayback
 from clearsight.recording.playback_hls import HlsPlan
 
@@ -41,6 +42,7 @@ class RecordedSession:
     grant_id: str | None
     started_at: datetime  # where the session began (the actual start)
     playback: RecordedPlayback
+    auth_session: str | None = None  # the viewer's sign-in session; its end ends the stream and refuses its URLs
     last_used: float = field(default_factory=time.monotonic)
     hls_plan: HlsPlan | None = None
     hls_planned_at: float = 0.0
@@ -48,6 +50,10 @@ class RecordedSession:
     streaming: asyncio.Event = field(default_factory=asyncio.Event)  # a WebSocket streams it now
     released: asyncio.Event = field(default_factory=asyncio.Event)  # that WebSocket has let go
     ended: str | None = None  # why the session ended (DELETE); its WebSocket says so
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.username, self.auth_session)
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -72,14 +78,14 @@ class RecordedPlaybacks:
         self._sessions: dict[str, RecordedSession] = {}
         self._clock = clock
 
-    def new(self, channel_id: int, username: str, grant_id: str | None, playback: RecordedPlayback,
+    def new(self, channel_id: int, viewer: Viewer, grant_id: str | None, playback: RecordedPlayback,
             started_at: datetime) -> RecordedSession:
         self.expire_idle()
         if len(self._sessions) >= MAX_SESSIONS:
             oldest = min(self._sessions.values(), key=lambda s: s.last_used)
             self.forget(oldest.session_id)
-        session = RecordedSession(secrets.token_urlsafe(SESSION_ID_BYTES), channel_id, username, grant_id,
-                                  started_at, playback)
+        session = RecordedSession(secrets.token_urlsafe(SESSION_ID_BYTES), channel_id, viewer.username, grant_id,
+                                  started_at, playback, viewer.session_id)
         self._sessions[session.session_id] = session
         return session
 

@@ -6,60 +6,29 @@ filled from the database on first use and updated by every revocation before the
 token is refused at once in this process. An expired session needs no lookup: its tokens expire with it.
 `last_seen_at` is written at most once per `touch_interval` per session.
 
-Streams handed out under a session (stream tokens carry its `sid`) are registered in `streams`, so that
-ending the session ends them, as revoking a grant does.
+Streams handed out under a session (stream tokens carry its `sid`) are registered in `streams`
+(`api/viewer_streams.py`), so that ending the session ends them, as revoking a grant does; disabling an account
+(`set_account_active`) ends its sessions and every stream of the user, and refuses the user's stream tokens until
+the account is enabled again. Disabled accounts are remembered in this process only: after a restart, stream
+tokens handed to their API tokens (no session to refuse them) run out only at their expiry.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from clearsight.access.sessions import NewSession, SessionKind, SessionRecord
 from clearsight.api.ports import SessionsPort, UserRecord
 from clearsight.api.tokens import InvalidToken, IssuedToken, Principal, TokenService
-from clearsight.media.consumer import Consumer, StreamEnd
+from clearsight.api.viewer_streams import ACCOUNT_DISABLED, SESSION_ENDED, StreamsByViewer, Viewer
 
 logger = logging.getLogger(__name__)
 
-SESSION_ENDED = "session ended"
 TOUCH_INTERVAL = timedelta(seconds=60)  # resolution of a session's last_seen_at
 MAX_TOUCHED = 50_000  # sessions whose last write time is remembered; past it the memory is cleared
-
-
-class StreamsBySession:
-    """Open viewer connections per sign-in session, so that the session's end ends them."""
-
-    def __init__(self, revoked: Callable[[str], bool] = lambda session_id: False) -> None:
-        self._open: dict[str, set[Consumer]] = {}
-        self._revoked = revoked
-
-    @contextlib.contextmanager
-    def watching(self, session_id: str | None, consumer: Consumer) -> Iterator[None]:
-        if session_id is None:  # handed out to an API token: ends with the stream token's own checks
-            yield
-            return
-        self._open.setdefault(session_id, set()).add(consumer)
-        if self._revoked(session_id):  # revoked while the stream was being opened, after its token was checked
-            consumer.offer(StreamEnd(SESSION_ENDED))
-        try:
-            yield
-        finally:
-            consumers = self._open.get(session_id, set())
-            consumers.discard(consumer)
-            if not consumers:
-                self._open.pop(session_id, None)
-
-    def end(self, session_id: str) -> int:
-        consumers = self._open.pop(session_id, set())
-        for consumer in consumers:
-            consumer.offer(StreamEnd(SESSION_ENDED))
-        if consumers:
-            logger.info("session %s: %d open stream(s) ended", session_id, len(consumers))
-        return len(consumers)
 
 
 def _utc_now() -> datetime:
@@ -76,7 +45,8 @@ class SessionGuard:
         self._revoked: dict[str, datetime] | None = None  # None until loaded from the store
         self._loading = asyncio.Lock()
         self._touched: dict[str, datetime] = {}
-        self.streams = StreamsBySession(self.known_revoked)
+        self._disabled: set[str] = set()  # user names of accounts disabled in this process
+        self.streams = StreamsByViewer(self.known_ended)
 
     async def open(self, user: UserRecord, kind: SessionKind, client: str | None,
                    user_agent: str | None) -> tuple[SessionRecord, IssuedToken]:
@@ -102,10 +72,19 @@ class SessionGuard:
             self._touched[session_id] = now
             await self.store.touch(session_id, now)
 
-    def known_revoked(self, session_id: str) -> bool:
-        """Whether the session was revoked, for callers that know the revocations are loaded (something this
-        process handed out after an authenticated request, such as a device playback)."""
-        return self._revoked is not None and session_id in self._revoked
+    def known_ended(self, viewer: Viewer) -> str | None:
+        """Why streams handed to `viewer` are refused now, as far as known without a database read (for streams
+        registered after their token was checked); None: they are not."""
+        if viewer.username in self._disabled:
+            return ACCOUNT_DISABLED
+        known = viewer.session_id is not None and self._revoked is not None and viewer.session_id in self._revoked
+        return SESSION_ENDED if known else None
+
+    async def ended(self, viewer: Viewer) -> str | None:
+        """Why a stream token handed to `viewer` is refused now (its session ended, its account was disabled)."""
+        if viewer.session_id is not None and await self.is_revoked(viewer.session_id):
+            return SESSION_ENDED
+        return self.known_ended(viewer)
 
     async def is_revoked(self, session_id: str) -> bool:
         """Whether the session was revoked (stream tokens are checked with this)."""
@@ -121,7 +100,7 @@ class SessionGuard:
             revoked[record.id] = record.expires_at  # before the database: refused from this instant
             self._touched.pop(record.id, None)
         await self.store.revoke([record.id for record in sessions], actor, now)
-        ended = sum(self.streams.end(record.id) for record in sessions)
+        ended = sum(self.streams.end_session(record.id) for record in sessions)
         for record in sessions:
             logger.info("session %s of %s revoked by %s", record.id, record.username, actor)
         return ended
@@ -130,6 +109,19 @@ class SessionGuard:
         """End every active session of the user but `keep`; returns those ended."""
         sessions = [s for s in await self.store.list_sessions(user_id, self._clock()) if s.id != keep]
         await self.revoke(sessions, actor)
+        return sessions
+
+    async def set_account_active(self, user_id: int, username: str, active: bool, actor: str) -> list[SessionRecord]:
+        """After an account was enabled or disabled. Disabling ends every stream of the user (API tokens' too) and
+        every session, and refuses the user's stream tokens until it is enabled again. Returns the sessions ended."""
+        if active:
+            self._disabled.discard(username)
+            return []
+        self._disabled.add(username)
+        streams = self.streams.end_user(username)
+        sessions = await self.revoke_user(user_id, actor)
+        logger.info("account %s disabled by %s: %d session(s) and %d stream(s) ended", username, actor,
+                    len(sessions), streams)
         return sessions
 
     async def active(self, session_id: str) -> SessionRecord | None:

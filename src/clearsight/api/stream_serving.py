@@ -8,6 +8,9 @@ URL carries a short-lived stream token (`?token=`) that the route verifies; a re
 A hub stream (live, device playback) goes to a WebSocket as: a JSON `init` message, the init segment, one binary
 fragment per frame, a JSON `stats` message about every second, and at the end `{"type": "end", "reason"}`
 before the socket closes. Its HLS is an `HlsWindow` per stream key.
+
+Every stream URL is refused once the sign-in it was handed to has ended (`still_signed_in`), and every open
+WebSocket is `watched`: revoking its grant, ending its sign-in session or disabling its user ends it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Path as FastApiPath
@@ -29,7 +32,9 @@ from clearsight.access.policy import Grant
 from clearsight.api.deps import ApiServices
 from clearsight.api.device_playbacks import PlaybackGrant, PlaybackTokenService
 from clearsight.api.problems import Problem
+from clearsight.api.sessions import SessionGuard
 from clearsight.api.tokens import InvalidToken
+from clearsight.api.viewer_streams import ACCOUNT_DISABLED, Viewer
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.media.fmp4 import InitSegment
 from clearsight.media.hls import HlsWindow, HlsWindows
@@ -51,6 +56,7 @@ SegmentNumber = Annotated[int, FastApiPath(ge=0, le=2**31)]
 PLAYLIST_RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {PLAYLIST_TYPE: {}}}}
 INIT_RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {"video/mp4": {}}}}
 SEGMENT_RESPONSES: dict[int | str, dict[str, object]] = {200: {"content": {"video/iso.segment": {}}}}
+SIGN_IN_ENDED = "the sign-in session this stream was handed to has ended"
 
 
 def session_claims(tokens: PlaybackTokenService, token: str, session_id: str, what: str) -> PlaybackGrant:
@@ -71,6 +77,24 @@ async def still_granted(services: ApiServices, grant_id: str | None, username: s
         logger.info("%s: stream token of %s refused: grant %s no longer active", what, username, grant_id)
         raise Problem(403, "the grant this stream was allowed under was revoked or has expired")
     return grant
+
+
+async def still_signed_in(sessions: SessionGuard, viewer: Viewer, what: str) -> None:
+    """403 when the sign-in the stream was handed to has ended: its session was revoked or its account disabled."""
+    reason = await sessions.ended(viewer)
+    if reason is not None:
+        logger.info("%s: stream token of %s refused: %s", what, viewer.username, reason)
+        raise Problem(403, "the account this stream was handed to is disabled" if reason == ACCOUNT_DISABLED
+                      else SIGN_IN_ENDED)
+
+
+@contextlib.contextmanager
+def watched(services: ApiServices, viewer: Viewer, grant: Grant | None, consumer: Consumer) -> Iterator[None]:
+    """While the block runs, revoking `grant`, ending the viewer's session or disabling their account ends
+    `consumer` (with `StreamEnd` naming why)."""
+    by_grant = services.access.streams.watching(grant, consumer) if services.access else contextlib.nullcontext()
+    with by_grant, services.sessions.streams.watching(viewer, consumer):
+        yield
 
 
 def stream_urls(request: Request, path: str, token: str) -> tuple[str, str]:

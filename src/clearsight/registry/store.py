@@ -236,12 +236,14 @@ class RegistryStore:
             )
             return Page(total or 0, offset, limit, tuple(_device_record(d) for d in rows))
 
-    async def device_in_scope(self, device_id: str, scope: ChannelScope) -> bool:
-        """Whether the device has a channel `scope` admits."""
+    async def device_in_scope(self, device_id: str, scope: ChannelScope, *, every_channel: bool = False) -> bool:
+        """Whether the device has a channel `scope` admits; with `every_channel`, also none that it does not."""
+        condition: ColumnElement[bool] = exists().where(Channel.device_id == device_id, scope_condition(scope))
+        if every_channel:  # NOT IN the admitted keys: a NULL region code must count as outside, not as unknown
+            admitted = select(Channel.id).where(Channel.device_id == device_id, scope_condition(scope))
+            condition = condition & ~exists().where(Channel.device_id == device_id, Channel.id.not_in(admitted))
         async with self._sessions() as session:
-            found = await session.scalar(
-                select(exists().where(Channel.device_id == device_id, scope_condition(scope))))
-            return bool(found)
+            return bool(await session.scalar(select(condition)))
 
     # --- channels ---
 

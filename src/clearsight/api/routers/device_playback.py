@@ -60,7 +60,9 @@ from clearsight.api.stream_serving import (
     refuse,
     send_hub_stream,
     session_claims,
+    still_signed_in,
     stream_urls,
+    watched,
     window_init,
     window_playlist,
     window_segment,
@@ -237,14 +239,13 @@ async def stop_playback(request: Request, services: Services, user: CurrentUser,
 
 
 # --- the streams (stream token, no bearer token) --------------------------------------------------
-def _verified(playbacks: DevicePlaybacks, sessions: SessionGuard, token: str, session_id: str
-              ) -> tuple[PlaybackView, PlaybackGrant]:
+async def _verified(playbacks: DevicePlaybacks, sessions: SessionGuard, token: str, session_id: str
+                    ) -> tuple[PlaybackView, PlaybackGrant]:
     claims = session_claims(playbacks.tokens, token, session_id, "device playback")
     view = playbacks.get(session_id)
     if view is None:
         raise Problem(404, f"no device playback {session_id}")
-    if view.auth_session is not None and sessions.known_revoked(view.auth_session):
-        raise Problem(403, "the sign-in session this playback was handed to has ended")
+    await still_signed_in(sessions, view.viewer, f"device playback {session_id}")
     return view, claims
 
 
@@ -260,7 +261,7 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     """fMP4 for MSE, as live view sends it: JSON `init`, the init segment, fragments, `stats`, and `end`."""
     services: ApiServices = websocket.app.state.services
     try:
-        view, claims = _verified(device_playbacks_of(websocket.app), services.sessions, token, session_id)
+        view, claims = await _verified(device_playbacks_of(websocket.app), services.sessions, token, session_id)
         stream = _running(services, view)
     except Problem as exc:
         await refuse(websocket, exc)
@@ -271,7 +272,7 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     started = time.monotonic()
     view.websockets += 1
     try:
-        with services.sessions.streams.watching(view.auth_session, consumer):
+        with watched(services, view.viewer, None, consumer):  # its stream token's grant is not checked (yet)
             await send_hub_stream(websocket, consumer, lambda: stream_stats(view.channel_id, stream))
     except CLOSED_SOCKET as exc:
         logger.debug("device playback %s: WebSocket closed: %s", session_id, exc)
@@ -292,19 +293,19 @@ def _running_stream(services: ApiServices, view: PlaybackView) -> Callable[[], A
 @router.get("/live/playback/{session_id}/index.m3u8", response_class=Response, responses=PLAYLIST_RESPONSES)
 async def playback_playlist(request: Request, services: Services, session_id: SessionId,
                             token: StreamToken) -> Response:
-    view, _ = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    view, _ = await _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
     window = await hls_window(services.hls, view.stream_key, _running_stream(services, view), view.session_id)
     return await window_playlist(window, token)
 
 
 @router.get("/live/playback/{session_id}/init.mp4", response_class=Response, responses=INIT_RESPONSES)
 async def playback_init(request: Request, services: Services, session_id: SessionId, token: StreamToken) -> Response:
-    view, _ = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    view, _ = await _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
     return window_init(services.hls.get(view.stream_key), f"device playback {session_id}")
 
 
 @router.get("/live/playback/{session_id}/seg/{sequence}.m4s", response_class=Response, responses=SEGMENT_RESPONSES)
 async def playback_segment(request: Request, services: Services, session_id: SessionId, sequence: SegmentNumber,
                            token: StreamToken) -> Response:
-    view, _ = _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    view, _ = await _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
     return window_segment(services.hls.get(view.stream_key), sequence, f"device playback {session_id}")

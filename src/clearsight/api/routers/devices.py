@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from clearsight.api.channel_access import list_scope
 from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
+from clearsight.api.device_access import ManagedDevice, VisibleDevice, hidden_channel_ids
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
     CountMatches,
@@ -31,7 +32,6 @@ from clearsight.api.schemas import (
     DeviceStatusOut,
 )
 from clearsight.api.security import Administrator, CurrentUser, Operator
-from clearsight.api.tokens import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -50,15 +50,6 @@ def _device_out(services: ApiServices, device: DeviceRecord) -> DeviceOut:
 async def _device_or_404(services: ApiServices, device_id: str) -> DeviceRecord:
     device = await services.registry.get_device(device_id)
     if device is None:
-        raise Problem(404, f"no device {device_id}")
-    return device
-
-
-async def _visible_device(services: ApiServices, user: Principal, device_id: str) -> DeviceRecord:
-    """The device if the caller may see one of its channels (administrators: any); else 404 as if unknown."""
-    device = await _device_or_404(services, device_id)
-    scope = await list_scope(services, user)
-    if scope is not None and not await services.registry.device_in_scope(device_id, scope):
         raise Problem(404, f"no device {device_id}")
     return device
 
@@ -83,9 +74,9 @@ async def list_devices(
 
 
 @router.get("/{device_id}")
-async def get_device(services: Services, user: CurrentUser, device_id: DeviceId) -> DeviceOut:
+async def get_device(services: Services, device: VisibleDevice) -> DeviceOut:
     """One device, if the caller may see one of its channels (404 as for an unknown one otherwise)."""
-    return _device_out(services, await _visible_device(services, user, device_id))
+    return _device_out(services, device)
 
 
 @router.delete("/{device_id}", status_code=204)
@@ -103,6 +94,7 @@ async def delete_device(services: Services, user: Administrator, device_id: Devi
 async def list_device_channels(
     services: Services,
     user: CurrentUser,
+    _device: VisibleDevice,
     device_id: DeviceId,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
@@ -113,29 +105,29 @@ async def list_device_channels(
     region: RegionFilter = None,
 ) -> ChannelPage:
     """The device's channels that the caller may see (404 for a device they see no channel of)."""
-    await _visible_device(services, user, device_id)
     return await channel_page(services, offset=offset, limit=limit, cursor=cursor, count=count, device_id=device_id,
                               online=online, name=name, region=region, scope=await list_scope(services, user))
 
 
 @router.post("/{device_id}/catalog/refresh", status_code=202)
-async def refresh_catalog(services: Services, user: Operator, device_id: DeviceId) -> CatalogQueried:
-    """Ask the device for its catalog; the answer updates the registry when it arrives."""
-    await _device_or_404(services, device_id)
-    sn = await services.control.refresh_catalog(device_id)
-    logger.info("device %s catalog queried (SN %d) by %s", device_id, sn, user.username)
+async def refresh_catalog(services: Services, user: Operator, device: ManagedDevice) -> CatalogQueried:
+    """Ask the device for its catalog; the answer updates the registry when it arrives. Needs `manage` on every
+    channel of the device (it may rewrite each of them); 404 for a device the caller sees no channel of."""
+    sn = await services.control.refresh_catalog(device.id)
+    logger.info("device %s catalog queried (SN %d) by %s", device.id, sn, user.username)
     return CatalogQueried(sn=sn)
 
 
 @router.get("/{device_id}/status")
-async def device_status(services: Services, device_id: DeviceId) -> DeviceStatusOut:
-    """Ask the device now (a DeviceStatus query) and return its answer."""
-    await _device_or_404(services, device_id)
-    status = await services.control.query_status(device_id)
+async def device_status(services: Services, user: CurrentUser, device: VisibleDevice) -> DeviceStatusOut:
+    """Ask the device now (a DeviceStatus query) and return its answer; 404 for a device the caller sees no channel
+    of. Alarm inputs that are channels hidden from the caller are left out."""
+    status = await services.control.query_status(device.id)
+    hidden = await hidden_channel_ids(services, user, device.id, [alarm.device_id for alarm in status.alarms])
     return DeviceStatusOut(
-        device_id=device_id, online=status.is_online, status_ok=status.is_ok, result=status.result,
+        device_id=device.id, online=status.is_online, status_ok=status.is_ok, result=status.result,
         encode=status.encode, record=status.record, device_time=status.device_time,
-        alarms=[f"{alarm.device_id}:{alarm.duty_status}" for alarm in status.alarms])
+        alarms=[f"{alarm.device_id}:{alarm.duty_status}" for alarm in status.alarms if alarm.device_id not in hidden])
 
 
 @router.put("/{device_id}/password", status_code=204)

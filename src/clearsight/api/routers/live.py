@@ -5,7 +5,6 @@ WebSocket, HLS) are served under `/live/{id}/…` and need the stream token, not
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -32,13 +31,16 @@ from clearsight.api.stream_serving import (
     refuse,
     send_hub_stream,
     still_granted,
+    still_signed_in,
     stream_urls,
+    watched,
     window_init,
     window_playlist,
     window_segment,
 )
 from clearsight.api.stream_tokens import StreamGrant
 from clearsight.api.tokens import InvalidToken
+from clearsight.api.viewer_streams import Viewer
 from clearsight.audit import AuditAction
 from clearsight.channel_streams import stream_key
 from clearsight.media.snapshot import SnapshotError, keyframe_to_jpeg
@@ -103,9 +105,7 @@ async def _verify(services: ApiServices, token: str, channel_id: int) -> tuple[S
     except InvalidToken as exc:
         logger.info("channel %d: stream token refused: %s", channel_id, exc.reason)
         raise Problem(403, "the stream token is invalid or expired") from exc
-    if claims.session_id is not None and await services.sessions.is_revoked(claims.session_id):
-        logger.info("channel %d: stream token of %s refused: session ended", channel_id, claims.username)
-        raise Problem(403, "the sign-in session this stream was handed to has ended")
+    await still_signed_in(services.sessions, Viewer(claims.username, claims.session_id), f"channel {channel_id}")
     return claims, await still_granted(services, claims.grant_id, claims.username, f"channel {channel_id}")
 
 
@@ -124,9 +124,8 @@ async def live_websocket(websocket: WebSocket, channel_id: ChannelPk, token: Str
     client = websocket.client.host if websocket.client else "?"
     consumer = stream.subscribe(f"ws:{username}@{client}")
     started = time.monotonic()
-    watching = services.access.streams.watching(grant, consumer) if services.access else contextlib.nullcontext()
     try:
-        with watching, services.sessions.streams.watching(claims.session_id, consumer):
+        with watched(services, Viewer(username, claims.session_id), grant, consumer):
             await send_hub_stream(websocket, consumer, lambda: stream_stats(channel_id, stream))
     except CLOSED_SOCKET as exc:
         logger.debug("channel %d: WebSocket of %s closed: %s", channel_id, username, exc)

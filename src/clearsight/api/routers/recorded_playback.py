@@ -3,7 +3,8 @@
 `/playback/{session}/index.m3u8` is its HLS; `DELETE /playback/{session}` ends it. See docs/recording.md.
 
 The stream URLs are opened by players that send no Authorization header: they carry a stream token naming the
-session and the grant it was opened under, which must still be active; revoking it ends the open WebSocket.
+session and the grant it was opened under, which must still be active; revoking it ends the open WebSocket, as
+ending the viewer's sign-in session or disabling their account does (`stream_serving.watched`).
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ from clearsight.api.stream_serving import (
     segment_response,
     session_claims,
     still_granted,
+    still_signed_in,
     stream_urls,
+    watched,
 )
+from clearsight.api.viewer_streams import Viewer
 from clearsight.audit import AuditAction
 from clearsight.media.consumer import Consumer, StreamEnd
 from clearsight.recording.fmp4_scan import UnreadableSegment
@@ -102,7 +106,8 @@ async def start_recorded_playback(request: Request, services: Services, access: 
         raise Problem(404, f"nothing is recorded on channel {channel_id} at or after {body.start.isoformat()}")
     user = access.user
     playback = RecordedPlayback(recordings, channel_id, start, body.speed)
-    session = recorded_playbacks_of(request.app).new(channel_id, user.username, access.grant_id, playback, start.time)
+    session = recorded_playbacks_of(request.app).new(channel_id, Viewer(user.username, user.session_id),
+                                                     access.grant_id, playback, start.time)
     tokens = recorded_playbacks_of(request.app).tokens
     token, expires_at = tokens.issue(user.username, session.session_id, channel_id, access.grant_id)
     ws_url, hls_url = stream_urls(request, f"/api/v1/playback/{session.session_id}", token)
@@ -142,6 +147,7 @@ async def _verified(services: ApiServices, app: FastAPI, token: str, session_id:
     session = playbacks.get(session_id)
     if session is None:
         raise Problem(404, f"no recorded playback {session_id}")
+    await still_signed_in(services.sessions, session.viewer, f"recorded playback {session_id}")
     return session, await still_granted(services, claims.grant_id, claims.username, f"recorded playback {session_id}")
 
 
@@ -177,11 +183,10 @@ async def recorded_playback_websocket(websocket: WebSocket, session_id: SessionI
     await websocket.accept()
     session.streaming.set()
     playback = session.playback
-    mailbox = Consumer(f"recorded-playback:{session_id}")  # access control ends it when the grant goes
+    mailbox = Consumer(f"recorded-playback:{session_id}")  # ended when the grant or the viewer's sign-in goes
     started, watched_from = time.monotonic(), playback.position
-    watching = services.access.streams.watching(grant, mailbox) if services.access else contextlib.nullcontext()
     try:
-        with watching:
+        with watched(services, session.viewer, grant, mailbox):
             await _serve(_Socket(websocket), session, mailbox)
     except CLOSED_SOCKET as exc:
         logger.debug("recorded playback %s: WebSocket closed: %s", session_id, exc)

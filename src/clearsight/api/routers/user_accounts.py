@@ -90,8 +90,8 @@ async def update_user(request: Request, services: Services, user: Administrator,
         raise _invalid(str(exc)) from exc
     if profile is None:
         raise Problem(404, f"no user {user_id}")
-    if body.active is False:  # as PUT /users/{id}/active does: the account's sessions end for good
-        await services.sessions.revoke_user(user_id, user.username)
+    if body.active is not None:  # as PUT /users/{id}/active does: disabling ends the sessions and streams for good
+        await services.sessions.set_account_active(user_id, profile.username, body.active, user.username)
     await _audit(request, services, user.username, profile, {"change": "user.update", **change.fields()})
     return UserOut.of(profile)
 

@@ -1,5 +1,5 @@
 """`PUT /api/v1/users/{id}/active`: enabling and disabling accounts (administrators); disabling ends every
-session of the account at once (its API tokens are refused while it is disabled)."""
+session and every open stream of the account at once (its API tokens are refused while it is disabled)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def set_user_active(request: Request, services: Services, admin: Administr
     user = await services.users.set_active(user_id, body.active)
     if user is None:
         raise Problem(404, f"no user {user_id}")
-    revoked = [] if body.active else await services.sessions.revoke_user(user_id, admin.username)
+    revoked = await services.sessions.set_account_active(user_id, user.username, body.active, admin.username)
     await services.audit.record(AuditAction.USER_CHANGE, actor=admin.username, target=f"user:{user_id}",
                                 client=client_address(request),
                                 details={"change": "enabled" if body.active else "disabled",
