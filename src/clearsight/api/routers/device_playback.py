@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request, Response, WebSocket
 from fastapi import Path as FastApiPath
 
+from clearsight.access.policy import Grant
 from clearsight.access.users import Role
 from clearsight.api import device_playbacks
 from clearsight.api.auditing import audit_channel
@@ -60,6 +61,7 @@ from clearsight.api.stream_serving import (
     refuse,
     send_hub_stream,
     session_claims,
+    still_granted,
     still_signed_in,
     stream_urls,
     watched,
@@ -249,6 +251,15 @@ async def _verified(playbacks: DevicePlaybacks, sessions: SessionGuard, token: s
     return view, claims
 
 
+async def _verified_granted(services: ApiServices, app: FastAPI, token: str, session_id: str
+                            ) -> tuple[PlaybackView, PlaybackGrant, Grant | None]:
+    """As `_verified`, and the access grant the playback was opened under, which must still be active (403;
+    None for administrators)."""
+    view, claims = await _verified(device_playbacks_of(app), services.sessions, token, session_id)
+    grant = await still_granted(services, claims.grant_id, view.username, f"device playback {session_id}")
+    return view, claims, grant
+
+
 def _running(services: ApiServices, view: PlaybackView) -> HubStream:
     stream = services.hub.get(view.stream_key)
     if stream is None:
@@ -261,7 +272,7 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     """fMP4 for MSE, as live view sends it: JSON `init`, the init segment, fragments, `stats`, and `end`."""
     services: ApiServices = websocket.app.state.services
     try:
-        view, claims = await _verified(device_playbacks_of(websocket.app), services.sessions, token, session_id)
+        view, claims, grant = await _verified_granted(services, websocket.app, token, session_id)
         stream = _running(services, view)
     except Problem as exc:
         await refuse(websocket, exc)
@@ -272,7 +283,7 @@ async def playback_websocket(websocket: WebSocket, session_id: SessionId, token:
     started = time.monotonic()
     view.websockets += 1
     try:
-        with watched(services, view.viewer, None, consumer):  # its stream token's grant is not checked (yet)
+        with watched(services, view.viewer, grant, consumer):
             await send_hub_stream(websocket, consumer, lambda: stream_stats(view.channel_id, stream))
     except CLOSED_SOCKET as exc:
         logger.debug("device playback %s: WebSocket closed: %s", session_id, exc)
@@ -293,19 +304,19 @@ def _running_stream(services: ApiServices, view: PlaybackView) -> Callable[[], A
 @router.get("/live/playback/{session_id}/index.m3u8", response_class=Response, responses=PLAYLIST_RESPONSES)
 async def playback_playlist(request: Request, services: Services, session_id: SessionId,
                             token: StreamToken) -> Response:
-    view, _ = await _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    view, _, _ = await _verified_granted(services, request.app, token, session_id)
     window = await hls_window(services.hls, view.stream_key, _running_stream(services, view), view.session_id)
     return await window_playlist(window, token)
 
 
 @router.get("/live/playback/{session_id}/init.mp4", response_class=Response, responses=INIT_RESPONSES)
 async def playback_init(request: Request, services: Services, session_id: SessionId, token: StreamToken) -> Response:
-    view, _ = await _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    view, _, _ = await _verified_granted(services, request.app, token, session_id)
     return window_init(services.hls.get(view.stream_key), f"device playback {session_id}")
 
 
 @router.get("/live/playback/{session_id}/seg/{sequence}.m4s", response_class=Response, responses=SEGMENT_RESPONSES)
 async def playback_segment(request: Request, services: Services, session_id: SessionId, sequence: SegmentNumber,
                            token: StreamToken) -> Response:
-    view, _ = await _verified(device_playbacks_of(request.app), services.sessions, token, session_id)
+    view, _, _ = await _verified_granted(services, request.app, token, session_id)
     return window_segment(services.hls.get(view.stream_key), sequence, f"device playback {session_id}")
