@@ -194,6 +194,19 @@ async def test_controls_and_malformed_messages(server: PlaybackServer) -> None:
         assert len(_binaries(resumed)) == 2
 
 
+async def test_catching_up_with_the_segment_being_recorded_says_live(server: PlaybackServer,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    channel = _public(server, True)
+    last = (await server.recordings.segments_from(channel, LATER, 1))[0]
+    monkeypatch.setattr(server.recordings, "open_segment",  # as if its recorder still wrote the last segment
+                        lambda channel_id: (last.storage, last.path) if channel_id == channel else None)
+    body = await _open(server, "view", LATER, 4)
+    async with websockets.connect(body["ws_url"], max_size=None) as ws:
+        got = await _messages(ws, until=lambda m, _: isinstance(m, dict) and m["type"] in ("live", "end"))
+        assert got[-1] == {"type": "live", "time": "2026-03-02T08:00:32.000Z"}  # where the recording was caught up
+        assert _numbers(_binaries(got)) == list(range(2 * FPS))
+
+
 async def test_delete_ends_the_stream_and_both_ends_are_audited(server: PlaybackServer) -> None:
     body = await _open(server, "view", T0)
     session = body["session_id"]
