@@ -8,7 +8,7 @@ import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -19,6 +19,7 @@ from clearsight.recording.playback import (
     PlaybackInit,
     PlaybackOutput,
     RecordedPlayback,
+    find_start,
 )
 from clearsight.recording.records import SegmentRecord, SegmentState
 from clearsight.recording.segment_writer import SegmentFacts
@@ -26,6 +27,10 @@ from clearsight.recording.storage import StoragePool
 from tests.recording.clock_clip import frame_number
 from tests.recording.samples import Clip
 from tests.recording.segments import GB_ID, write_segments
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+CHANNEL = 7
+LEAD = 0.2  # seconds sent ahead: short, so that the tests' timings are tight
 
 
 def as_record(number: int, channel_id: int, facts: SegmentFacts) -> SegmentRecord:
@@ -88,3 +93,9 @@ async def collect(playback: RecordedPlayback, *, until: type | None = PlaybackEn
                 break
     await stream.aclose()
     return got
+
+
+async def playback_from(index: MemoryIndex, at: datetime, speed: int = 1) -> RecordedPlayback:
+    start = await find_start(index, CHANNEL, at)
+    assert start is not None
+    return RecordedPlayback(index, CHANNEL, start, speed, lead=LEAD, position_interval=0.25)

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -26,19 +26,17 @@ from clearsight.recording.playback import (
     keyframes_only,
 )
 from clearsight.recording.storage import StoragePool
-from tests.recording.clock_clip import make_clock_clip
-from tests.recording.playback_recordings import MemoryIndex, collect, decoded_numbers, frames_of
+from tests.recording.playback_recordings import (
+    CHANNEL,
+    LEAD,
+    T0,
+    MemoryIndex,
+    collect,
+    decoded_numbers,
+    frames_of,
+    playback_from,
+)
 from tests.recording.samples import FPS, Clip
-
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-CHANNEL = 7
-LEAD = 0.2
-
-
-@pytest.fixture(scope="module")
-def clock_clip() -> Clip:
-    """10 s whose pictures show their frame number; a keyframe a second."""
-    return make_clock_clip(10)
 
 
 @pytest.fixture
@@ -46,12 +44,6 @@ def index(pool: StoragePool, clock_clip: Clip) -> MemoryIndex:
     index = MemoryIndex(pool)
     index.record(CHANNEL, clock_clip, T0)  # 2 s segments: 08:00:00-08:00:10
     return index
-
-
-async def playback_from(index: MemoryIndex, at: datetime, speed: int = 1) -> RecordedPlayback:
-    start = await find_start(index, CHANNEL, at)
-    assert start is not None
-    return RecordedPlayback(index, CHANNEL, start, speed, lead=LEAD, position_interval=0.25)
 
 
 async def test_starts_on_the_keyframe_at_or_before_the_instant(index: MemoryIndex) -> None:

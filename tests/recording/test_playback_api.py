@@ -22,17 +22,12 @@ from clearsight.recording.storage import StoragePool
 from clearsight.recording.store import RecordingStore
 from tests.access.platform import build_platform
 from tests.api.session import assert_problem
-from tests.recording.clock_clip import frame_number, make_clock_clip
+from tests.recording.clock_clip import frame_number
 from tests.recording.playback_server import PlaybackServer, playback_server, record
 from tests.recording.samples import FPS, Clip
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LATER = T0 + timedelta(seconds=30)  # a second recording, after a gap
-
-
-@pytest.fixture(scope="module")
-def clock_clip() -> Clip:
-    return make_clock_clip(10)
 
 
 @pytest.fixture

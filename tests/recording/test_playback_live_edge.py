@@ -8,7 +8,7 @@ import asyncio
 import itertools
 import os
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,26 +18,25 @@ from clearsight.recording.playback import (
     PlaybackEnd,
     PlaybackFragment,
     PlaybackLive,
-    RecordedPlayback,
-    find_start,
 )
 from clearsight.recording.records import SegmentState
 from clearsight.recording.segment_writer import SegmentClosed, SegmentOpened, SegmentWriter, TimedItem
 from clearsight.recording.storage import StoragePool
-from tests.recording.clock_clip import make_clock_clip
-from tests.recording.playback_recordings import MemoryIndex, as_record, collect, decoded_numbers, frames_of
+from tests.recording.playback_recordings import (
+    CHANNEL,
+    LEAD,
+    T0,
+    MemoryIndex,
+    as_record,
+    collect,
+    decoded_numbers,
+    frames_of,
+    playback_from,
+)
 from tests.recording.samples import FPS, Clip
 from tests.recording.segments import GB_ID
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-CHANNEL = 7
-LEAD = 0.2
 BATCH = 5  # fragments the recording grows by at a time (0.2 s of video)
-
-
-@pytest.fixture(scope="module")
-def clock_clip() -> Clip:
-    return make_clock_clip(10)
 
 
 class GrowingRecording:
@@ -102,12 +101,6 @@ class GrowingRecording:
 @pytest.fixture
 def index(pool: StoragePool) -> MemoryIndex:
     return MemoryIndex(pool)
-
-
-async def playback_from(index: MemoryIndex, at: datetime, speed: int) -> RecordedPlayback:
-    start = await find_start(index, CHANNEL, at)
-    assert start is not None
-    return RecordedPlayback(index, CHANNEL, start, speed, lead=LEAD, position_interval=0.25)
 
 
 async def test_a_segment_being_written_is_followed_at_1x_across_segments(index: MemoryIndex,
