@@ -13,6 +13,7 @@ from clearsight.recording.storage import StoragePath, StoragePool
 from clearsight.recording.store import RecordingStore
 from clearsight.registry.records import ChannelRecordIn
 from clearsight.registry.store import RegistryStore
+from tests.recording.clock_clip import make_clock_clip
 from tests.recording.samples import Clip, make_clip
 
 
@@ -20,6 +21,12 @@ from tests.recording.samples import Clip, make_clip
 def clip() -> Clip:
     """10 s of 160x120 H.264 at 25 fps, one keyframe a second, as hub items."""
     return make_clip(10)
+
+
+@pytest.fixture(scope="session")
+def clock_clip() -> Clip:
+    """10 s whose pictures show their frame number (`clock_clip.py`); a keyframe a second."""
+    return make_clock_clip(10)
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ seek, speeds (media time against the wall clock), pause and resume, the end."""
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import av
 import pytest
 
 from clearsight.media.fmp4 import PTS_CLOCK_HZ
@@ -28,19 +26,17 @@ from clearsight.recording.playback import (
     keyframes_only,
 )
 from clearsight.recording.storage import StoragePool
-from tests.recording.clock_clip import frame_number, make_clock_clip
-from tests.recording.playback_recordings import MemoryIndex
+from tests.recording.playback_recordings import (
+    CHANNEL,
+    LEAD,
+    T0,
+    MemoryIndex,
+    collect,
+    decoded_numbers,
+    frames_of,
+    playback_from,
+)
 from tests.recording.samples import FPS, Clip
-
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-CHANNEL = 7
-LEAD = 0.2
-
-
-@pytest.fixture(scope="module")
-def clock_clip() -> Clip:
-    """10 s whose pictures show their frame number; a keyframe a second."""
-    return make_clock_clip(10)
 
 
 @pytest.fixture
@@ -48,40 +44,6 @@ def index(pool: StoragePool, clock_clip: Clip) -> MemoryIndex:
     index = MemoryIndex(pool)
     index.record(CHANNEL, clock_clip, T0)  # 2 s segments: 08:00:00-08:00:10
     return index
-
-
-def frames_of(outputs: list[PlaybackOutput]) -> list[PlaybackFragment]:
-    return [o for o in outputs if isinstance(o, PlaybackFragment)]
-
-
-def decoded_numbers(outputs: list[PlaybackOutput]) -> list[int]:
-    """Frame numbers of the pictures the received fMP4 decodes to."""
-    data = b"".join(o.data for o in outputs if isinstance(o, PlaybackInit | PlaybackFragment))
-    with av.open(io.BytesIO(data), format="mp4") as container:
-        return [frame_number(frame) for frame in container.decode(video=0)]
-
-
-async def collect(playback: RecordedPlayback, *, until: type | None = PlaybackEnd, count: int | None = None,
-                  within: float = 20.0) -> list[tuple[float, PlaybackOutput]]:
-    """(wall seconds since the call, output) until an output of type `until`, or `count` fragments."""
-    started = time.monotonic()
-    got: list[tuple[float, PlaybackOutput]] = []
-    stream = playback.outputs()
-    async with asyncio.timeout(within):
-        async for output in stream:
-            got.append((time.monotonic() - started, output))
-            if until is not None and isinstance(output, until):
-                break
-            if count is not None and len([o for _, o in got if isinstance(o, PlaybackFragment)]) >= count:
-                break
-    await stream.aclose()
-    return got
-
-
-async def playback_from(index: MemoryIndex, at: datetime, speed: int = 1) -> RecordedPlayback:
-    start = await find_start(index, CHANNEL, at)
-    assert start is not None
-    return RecordedPlayback(index, CHANNEL, start, speed, lead=LEAD, position_interval=0.25)
 
 
 async def test_starts_on_the_keyframe_at_or_before_the_instant(index: MemoryIndex) -> None:

@@ -24,17 +24,12 @@ from clearsight.recording.storage import StoragePool
 from clearsight.recording.store import RecordingStore
 from tests.access.platform import build_platform
 from tests.api.session import assert_problem
-from tests.recording.clock_clip import frame_number, make_clock_clip
+from tests.recording.clock_clip import frame_number
 from tests.recording.playback_server import PlaybackServer, playback_server, record
 from tests.recording.samples import FPS, Clip
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LATER = T0 + timedelta(seconds=30)  # a second recording, after a gap
-
-
-@pytest.fixture(scope="module")
-def clock_clip() -> Clip:
-    return make_clock_clip(10)
 
 
 @pytest.fixture
@@ -194,6 +189,19 @@ async def test_controls_and_malformed_messages(server: PlaybackServer) -> None:
         await ws.send(json.dumps({"type": "resume"}))
         resumed = await _messages(ws, until=lambda m, got: len(_binaries(got)) == 2)
         assert len(_binaries(resumed)) == 2
+
+
+async def test_catching_up_with_the_segment_being_recorded_says_live(server: PlaybackServer,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    channel = _public(server, True)
+    last = (await server.recordings.segments_from(channel, LATER, 1))[0]
+    monkeypatch.setattr(server.recordings, "open_segment",  # as if its recorder still wrote the last segment
+                        lambda channel_id: (last.storage, last.path) if channel_id == channel else None)
+    body = await _open(server, "view", LATER, 4)
+    async with websockets.connect(body["ws_url"], max_size=None) as ws:
+        got = await _messages(ws, until=lambda m, _: isinstance(m, dict) and m["type"] in ("live", "end"))
+        assert got[-1] == {"type": "live", "time": "2026-03-02T08:00:32.000Z"}  # where the recording was caught up
+        assert _numbers(_binaries(got)) == list(range(2 * FPS))
 
 
 async def test_delete_ends_the_stream_and_both_ends_are_audited(server: PlaybackServer) -> None:

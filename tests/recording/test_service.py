@@ -63,6 +63,10 @@ async def test_the_default_and_the_channel_policies_decide_who_is_recorded(
         await service.set_policy(make_policy(first, "none"))
         await until(lambda: set(service.recorders) == {second}, within=3)
         await until(lambda: service.recorders[second].segments_written >= 1)
+        writing = service.open_segment(second)  # what playback follows at the live edge
+        storage = pool.get(writing[0]) if writing is not None else None
+        assert writing is not None and storage is not None and (storage.root / writing[1]).is_file()
+        assert service.open_segment(first) is None
         status = service.status()
         assert status.repair is not None and [r.channel_id for r in status.recorders] == [second]
     finally:

@@ -226,6 +226,17 @@ def test_the_end_of_the_recording_is_said_and_a_click_plays_on(console: Page,
     assert len(timeline_standin.log.playback_posts) == 1  # the same session played on
 
 
+def test_catching_up_with_the_recording_goes_to_live_view(console: Page,
+                                                          timeline_standin: TimelineStandIn) -> None:
+    timeline_standin.log.material_frames, timeline_standin.log.material_end = 40, "live"
+    target = _playing_recording(console)
+    expect(target).to_have_attribute("data-mode", "live", timeout=10_000)  # what the Live button does
+    expect(target).to_have_attribute("data-state", "live")
+    expect(target.locator(".tile__badge")).to_have_text("LIVE")
+    expect(target.locator(".timeline__playback")).to_be_hidden()
+    assert len(timeline_standin.log.deleted) == 1  # the playback session was ended
+
+
 def test_a_restricted_channel_asks_for_a_reason_once(console: Page, timeline_standin: TimelineStandIn) -> None:
     target = play(console, "Roof", 0)
     dialog = console.locator("dialog.reason")

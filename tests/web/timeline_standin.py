@@ -9,7 +9,7 @@
   `seeked` then a fresh init segment; `seek`, `speed`, `pause`, `resume` from the viewer), playing the stand-in
   clip in a loop; after two seconds of each session, one `error` (a skipped segment) while playback goes on;
   with `TimelineLog.material_frames` set, `end` after that many frames (the socket stays open; a seek plays on,
-  without end).
+  without end), or `live` with `TimelineLog.material_end = "live"` (caught up with the recording being written).
 - `POST /channels/{REASON_CHANNEL}/live`: 403 `…/reason-required` without `?reason=`, the live stream with it.
 """
 
@@ -56,6 +56,7 @@ class TimelineLog:
     live_reasons: list[str | None] = field(default_factory=list)
     days: dict[int, datetime] = field(default_factory=dict)  # channel → start of the last day asked for
     material_frames: int | None = None  # frames a session has before its recorded material ends
+    material_end: str = "end"  # what is said then: "end", or "live" (the recording being written was caught up)
 
 
 def _iso(moment: datetime) -> str:
@@ -136,7 +137,7 @@ def timeline_routes(log: TimelineLog) -> list[Any]:
             await websocket.close(code=1008)
             return
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            sender = asyncio.create_task(_send_recording(websocket, session, log.material_frames))
+            sender = asyncio.create_task(_send_recording(websocket, session, log.material_frames, log.material_end))
             try:
                 while True:
                     command = await websocket.receive_json()
@@ -179,10 +180,11 @@ def _retimed(fragment: bytes, decode_time: int, speed: int) -> tuple[bytes, int]
     return bytes(data), duration
 
 
-async def _send_recording(websocket: WebSocket, session: _Playback, material_frames: int | None) -> None:
+async def _send_recording(websocket: WebSocket, session: _Playback, material_frames: int | None,
+                          material_end: str) -> None:
     """The clip, looped, from `session.position` on, one fragment per frame, on one media timeline paced by the
-    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms; `end` after `material_frames` frames,
-    then nothing until a seek."""
+    wall clock: at speed N each fragment lasts 1/N of its recorded 40 ms; `material_end` (`end` or `live`) after
+    `material_frames` frames, then nothing until a seek."""
     video = clip()
     await websocket.send_bytes(video.init_segment)
     index = 0  # the next fragment; each loop of the clip starts at a keyframe
@@ -199,7 +201,8 @@ async def _send_recording(websocket: WebSocket, session: _Playback, material_fra
             index = 0
             material_frames = None  # after the seek the material goes on
         if material_frames is not None and since_seek == material_frames:
-            await websocket.send_json({"type": "end"})
+            ending = {"type": "live", "time": _iso(session.position)} if material_end == "live" else {"type": "end"}
+            await websocket.send_json(ending)
             since_seek += 1
         if material_frames is not None and since_seek > material_frames:
             await asyncio.sleep(0.1)  # nothing at all until a seek

@@ -374,6 +374,10 @@ class RecordingPort(Protocol):
 
     def segment_file(self, segment: SegmentRecord) -> Path | None: ...
 
+    def open_segment(self, channel_id: int) -> tuple[str, str] | None:
+        """(storage, path) of the segment being recorded now (`clearsight.recording.playback.SegmentIndex`)."""
+        ...
+
     async def create_hold(self, channel_id: int, start: datetime, end: datetime, reason: str,
                           created_by: str) -> LegalHoldRecord: ...
 

@@ -12,6 +12,12 @@ with `lead` seconds sent ahead. `PositionReport` comes about every `position_int
 when nothing more is recorded (the stream then waits for a seek or `stop`). A seek announces itself
 (`Seeked`) and starts again with a fresh init segment at the client's current media time.
 
+The live edge: the segment the recorder is still writing is read as it grows, whole fragments only
+(`SegmentCursor` takes a fragment once its moof and mdat are both in the file, as crash repair does). Having read
+all of it, playback at 1× follows: it reads again every `FOLLOW_INTERVAL` and sends what the recorder appended,
+at its pace. Faster, it has caught up with the recording: once the client has played what was sent,
+`PlaybackLive` (then, as after `PlaybackEnd`, the stream waits for a seek or `stop`; the viewer goes to live view).
+
 Frames sent: every frame at 1× and 2×, and at 4× while the recording's bitrate × 4 stays within
 `FULL_FRAME_BUDGET_BPS`; otherwise (8× always) keyframes only, each shown until the next one, because all the
 frames of 8× (200 frames/s of 25 fps video at 8× the bitrate) are more than a browser decodes smoothly or a
@@ -28,6 +34,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +55,7 @@ DEFAULT_LEAD = 1.0  # seconds of media sent ahead of the client's playhead
 DEFAULT_POSITION_INTERVAL = 1.0  # seconds between position reports
 READ_BATCH = 25  # fragments read from a file at a time (one second of 25 fps video)
 SEGMENT_PAGE = 4  # segments asked of the index at a time
+FOLLOW_INTERVAL = 0.25  # seconds between reads at the live edge (the recorder's default batch interval)
 
 
 class SegmentIndex(Protocol):
@@ -59,6 +67,10 @@ class SegmentIndex(Protocol):
 
     def segment_file(self, segment: SegmentRecord) -> Path | None:
         """Where the segment's file is; None when its storage path is not configured."""
+        ...
+
+    def open_segment(self, channel_id: int) -> tuple[str, str] | None:
+        """(storage, path) of the segment the channel's recorder is writing now; None when it writes none."""
         ...
 
 
@@ -108,11 +120,17 @@ class PlaybackEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaybackLive:
+    time: datetime  # where the recording being written was caught up with
+
+
+@dataclass(frozen=True, slots=True)
 class PlaybackError:
     message: str
 
 
-PlaybackOutput = PlaybackInit | PlaybackFragment | PositionReport | GapSkipped | Seeked | PlaybackEnd | PlaybackError
+PlaybackOutput = (PlaybackInit | PlaybackFragment | PositionReport | GapSkipped | Seeked | PlaybackEnd | PlaybackLive
+                  | PlaybackError)
 _Event = PlaybackInit | GapSkipped | PlaybackError
 
 
@@ -160,6 +178,15 @@ class _Reading:
     segment: SegmentRecord
     cursor: SegmentCursor | None
     read_until: datetime
+    whole: bool = False  # the last read began after the recorder had finished the file: its end is final
+
+
+class _Filled(Enum):
+    """What `_Stream._fill` found."""
+
+    QUEUED = "queued"  # fragments or an event
+    LIVE_EDGE = "live edge"  # everything recorded so far was read, and the recorder writes on
+    END = "end"  # the recorded material ended
 
 
 class RecordedPlayback:
@@ -295,11 +322,19 @@ class _Stream:
             if playback.paused or self.ended:
                 await playback.wait(self.next_report - playback.now())
                 continue
-            if not self.queued and not await self._fill():
-                self.ended = True
-                playback.position = self.reading.read_until if self.reading else playback.position
-                yield PlaybackEnd(playback.position)
-                continue
+            if not self.queued:
+                filled = await self._fill()
+                if filled is _Filled.LIVE_EDGE:
+                    # 1×: follow the recording; faster: say so once the client has played what it has.
+                    wait = FOLLOW_INTERVAL if playback.speed == 1 else self.timeline.unplayed(playback.now())
+                    if wait > 0:
+                        await playback.wait(min(wait, self.next_report - playback.now()))
+                        continue
+                if filled is not _Filled.QUEUED:
+                    self.ended = True
+                    playback.position = self.reading.read_until if self.reading else playback.position
+                    yield PlaybackEnd(playback.position) if filled is _Filled.END else PlaybackLive(playback.position)
+                    continue
             item = self.queued[0]
             if not isinstance(item, _Queued):
                 self.queued.popleft()
@@ -385,28 +420,35 @@ class _Stream:
             self.queued.append(PlaybackInit(cursor.init))
             self.last_init = cursor.init
 
-    async def _fill(self) -> bool:
-        """Queue the next fragments, moving on through the segments; False at the end of the recorded material."""
+    async def _fill(self) -> _Filled:
+        """Queue the next fragments, reading the segment being written as it grows and moving on through the
+        segments (see `_Filled`)."""
         while not self.queued:
             reading = self.reading
             if reading is None:
-                return False
+                return _Filled.END
             cursor = reading.cursor
-            if cursor is not None and not cursor.exhausted:
+            segment = reading.segment
+            writing = self.playback.index.open_segment(self.playback.channel_id)  # before the read: see `whole`
+            growing = cursor is not None and writing == (segment.storage, segment.path)
+            if cursor is not None and not (cursor.exhausted and reading.whole):
                 samples = await asyncio.to_thread(cursor.read, READ_BATCH, keyframes_only=self.keyframes_only)
+                reading.whole = not growing
                 for sample in samples:
-                    at = reading.segment.start_at + span(sample.ticks)
+                    at = segment.start_at + span(sample.ticks)
                     self.queued.append(_Queued(sample, at))
                     reading.read_until = at + span(sample.duration)
                 if samples:
-                    return True
+                    return _Filled.QUEUED
+            if growing:
+                return _Filled.LIVE_EDGE
             following = await self._following(reading)
-            if following is None:
-                return False
+            if following is None:  # while recording, the next segment may not be indexed yet: a moment's edge
+                return _Filled.END if writing is None else _Filled.LIVE_EDGE
             if cursor is not None:
                 cursor.close()
             await self._open(following, None, gap_from=reading.read_until)
-        return True
+        return _Filled.QUEUED
 
     async def _following(self, reading: _Reading) -> SegmentRecord | None:
         segments = await self.playback.index.segments_from(self.playback.channel_id, reading.read_until, SEGMENT_PAGE)

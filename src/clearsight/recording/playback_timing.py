@@ -67,6 +67,10 @@ class PlaybackTimeline:
         played = self._played(now)
         return self.next_media if played is None else min(played, self.next_media)
 
+    def unplayed(self, now: float) -> float:
+        """Seconds of the media sent that the client has not played yet (estimated as `playhead`)."""
+        return (self.next_media - self.playhead(now)) / PTS_CLOCK_HZ
+
     def due_in(self, decode_time: int, now: float) -> float:
         """Seconds until a sample at `decode_time` is to be sent (≤ 0: now). The first one starts the clock; one
         late by more than the lead (the client ran out of video and waited) starts it again."""

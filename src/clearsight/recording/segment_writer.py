@@ -140,8 +140,9 @@ class SegmentWriter:
     # --- facts -------------------------------------------------------------------------------------
     @property
     def current(self) -> SegmentFacts | None:
-        """The open segment as far as it is on disk."""
-        return self._segment.facts() if self._segment is not None else None
+        """The open segment as far as it is on disk (read on the event loop while a write may close it)."""
+        segment = self._segment
+        return segment.facts() if segment is not None else None
 
     @property
     def current_storage(self) -> StoragePath | None:

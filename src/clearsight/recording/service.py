@@ -284,6 +284,12 @@ class RecordingService:
         path = self.pool.get(segment.storage)
         return path.root / segment.path if path is not None else None
 
+    def open_segment(self, channel_id: int) -> tuple[str, str] | None:
+        """(storage, path) of the segment the channel's recorder is writing now (its file grows); None: none."""
+        status = self.recorder_status(channel_id)
+        live = status.segment if status is not None else None
+        return (live.storage, live.path) if live is not None else None
+
     async def create_hold(self, channel_id: int, start: datetime, end: datetime, reason: str,
                           created_by: str) -> LegalHoldRecord:
         hold = await self.store.create_hold(channel_id, start, end, reason, created_by)

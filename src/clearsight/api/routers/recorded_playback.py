@@ -68,6 +68,7 @@ from clearsight.recording.playback import (
     PlaybackError,
     PlaybackFragment,
     PlaybackInit,
+    PlaybackLive,
     PositionReport,
     RecordedPlayback,
     Seeked,
@@ -169,7 +170,7 @@ class _Socket:
 
 @router.websocket("/playback/{session_id}/ws")
 async def recorded_playback_websocket(websocket: WebSocket, session_id: SessionId, token: StreamToken) -> None:
-    """Binary: the init segment, then fragments. Text (JSON): `position`, `gap`, `seeked`, `end`, `error`; the
+    """Binary: the init segment, then fragments. Text (JSON): `position`, `gap`, `seeked`, `end`, `live`, `error`; the
     client sends `seek`, `speed`, `pause`, `resume` (docs/recording.md)."""
     services: ApiServices = websocket.app.state.services
     try:
@@ -240,6 +241,8 @@ async def _stream(socket: _Socket, playback: RecordedPlayback) -> None:
             await socket.json({"type": "seeked", "time": iso(output.time), "media_time": output.media_time})
         elif isinstance(output, PlaybackEnd):
             await socket.json({"type": "end"})
+        elif isinstance(output, PlaybackLive):
+            await socket.json({"type": "live", "time": iso(output.time)})
         elif isinstance(output, PlaybackError):
             await socket.json({"type": "error", "message": output.message})
 

@@ -2,7 +2,8 @@
 // opens a session, its WebSocket carries fMP4 on the session's own media timeline (played by `MsePlayer` at
 // rate 1: the platform divides durations by the speed) and JSON: `position` {time, speed} about every second
 // (the recorded instant shown), `gap` {from, to} (skipped; said when sent), `seeked` {time} before a fresh init segment,
-// `end` (the material ended, the socket stays open; with a `reason` the stream is over), `error` {message} (a
+// `end` (the material ended, the socket stays open; with a `reason` the stream is over), `live` {time} (playback
+// faster than 1× caught up with the recording being written: the tile goes to live view), `error` {message} (a
 // refused control or a skipped segment: playback goes on).
 // The viewer's seek, speed, pause and resume go back over the same socket; stopping deletes the session. A
 // restricted channel's stated reason is asked for and sent along (reason.js). See docs/recording.md, Playback.
@@ -20,7 +21,8 @@ export class PlaybackSession {
    * Handlers: `onState(state)` with requesting, connecting, buffering, playback, paused or at-end (the
    * recording ran out; a seek plays on); `onPosition(ms,
    * speed)` (the recorded instant being shown, epoch ms); `onGap(fromMs, toMs)`; `onNotice(text)` (the
-   * platform's error message; playback goes on); `onFailure(failure)`; `onEnded(reason)`. `label` names the channel in the reason prompt.
+   * platform's error message; playback goes on); `onLive()` (caught up with the recording: the session is over,
+   * show live view); `onFailure(failure)`; `onEnded(reason)`. `label` names the channel in the reason prompt.
    */
   constructor(channelId, video, handlers, label = `channel ${channelId}`) {
     this.channelId = channelId;
@@ -128,6 +130,9 @@ export class PlaybackSession {
         this.atEnd = true;
         this.player.hold(true); // neither restarted nor timed out while nothing comes
         this.handlers.onState(this.#playingState());
+        break;
+      case 'live': // nothing recorded is left to show faster than it happens
+        this.#finish(() => this.handlers.onLive());
         break;
       case 'seeked':
         this.player.reset();

@@ -134,6 +134,7 @@ export class VideoTile {
       // Announced as it is sent, a second before the picture gets there: said, the cursor moves on with `position`.
       onGap: (from, to) => this.#showNotice(`Not recorded ${clockOf(from, true)}–${clockOf(to, true)}: skipped`),
       onNotice: (text) => this.#showNotice(text),
+      onLive: () => this.#backToLive(), // as the Live button does
       onFailure: (failure) => this.#showFailure(failure),
       onEnded: (reason) => this.#showEnded(reason),
     }, channelLabel(this.channel));
