@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clearsight.api.channel_access import MIN_REASON_LENGTH
-from tests.integration.conftest import platform, sim_args, sims, start_sim  # noqa: F401  (fixtures)
-from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, wait_until
+from tests.integration.conftest import platform, sims, start_listed_sim  # noqa: F401  (fixtures)
+from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess
 from tests.web.conftest import PageErrors
 from tests.web.console import play, sign_in, signed_in, wait_playing
 
@@ -31,11 +31,8 @@ FIRST_PICTURE_WITHIN_S = 10.0
 @pytest.fixture
 def restricted(platform: PlatformProcess, sims: list[SimProcess]) -> Iterator[int]:  # noqa: F811
     """The simulator's first channel, classed restricted, and a viewer granted live view of it; its ID."""
-    sim = start_sim(sims, sim_args(platform, devices=1, channels=1))
-    sim.wait_for(lambda e: e.get("event") == "ready")
+    _, (channel,) = start_listed_sim(platform, sims, channels=1)
     with platform.client() as admin:
-        wait_until(lambda: admin.get("/api/v1/channels").json()["total"] == 1)
-        (channel,) = admin.get("/api/v1/channels").json()["items"]
         classed = admin.put(f"/api/v1/channels/{channel['id']}/class", json={"channel_class": "restricted"})
         assert classed.status_code == 200, classed.text
         department = admin.post("/api/v1/departments", json={"name": "Night watch", "home_region_code": "3402"})
