@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from clearsight.access.policy import ChannelScope
 from clearsight.api.ports import LoginThrottled
 from clearsight.gb28181.manscdp import AlarmStatus, DeviceStatus
-from clearsight.registry.records import GroupKind, GroupRecord, Page
+from clearsight.registry.records import ChannelKey, GroupKind, GroupRecord, Page
 
 T = TypeVar("T")
 DEVICE_ID = "34020000001320000001"
@@ -24,6 +24,13 @@ PASSWORD = "correct horse battery staple"
 class FakePage(Generic[T]):
     total: int
     items: tuple[T, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FakeSlice(Generic[T]):
+    total: int | None
+    items: tuple[T, ...]
+    next_after: ChannelKey | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +164,28 @@ class FakeRegistry:
         )
         channels = list(self.channels.values())
         return FakePage(total=len(channels), items=tuple(channels[offset : offset + limit]))
+
+    async def list_channels_after(
+        self,
+        after: ChannelKey | None,
+        *,
+        limit: int,
+        count: bool = False,
+        device_id: str | None = None,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+        scope: ChannelScope | None = None,  # the app on fakes has no access control: always None
+    ) -> FakeSlice[FakeChannel]:
+        """Unfiltered, like `list_channels`, in the platform's keyset order (device ID, GB ID)."""
+        self._record("list_channels_after", after=after, limit=limit, count=count, device_id=device_id,
+                     online=online, name_contains=name_contains, region=region)
+        ordered = sorted(self.channels.values(), key=lambda c: (c.device_id, c.gb_id))
+        if after is not None:
+            ordered = [c for c in ordered if (c.device_id, c.gb_id) > (after.device_id, after.gb_id)]
+        items = tuple(ordered[:limit])
+        last = ChannelKey(items[-1].device_id, items[-1].gb_id) if len(ordered) > limit else None
+        return FakeSlice(total=len(self.channels) if count else None, items=items, next_after=last)
 
     async def get_channel(self, channel_pk: int) -> FakeChannel | None:
         self._record("get_channel", channel_pk=channel_pk)

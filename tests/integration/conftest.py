@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import ServerDatabase
-from tests.integration.processes import DEVICE_PASSWORD, PLATFORM_ID, PlatformProcess, SimProcess, free_port
+from tests.integration.processes import (
+    DEVICE_PASSWORD,
+    PLATFORM_ID,
+    PlatformProcess,
+    SimProcess,
+    free_port,
+    wait_for_channels,
+)
 
 
 @pytest.fixture
@@ -43,3 +51,13 @@ def start_sim(sims: list[SimProcess], args: list[str]) -> SimProcess:
     sim.start()
     sims.append(sim)
     return sim
+
+
+def start_listed_sim(platform: PlatformProcess, sims: list[SimProcess], *,
+                     channels: int) -> tuple[SimProcess, list[dict[str, Any]]]:
+    """One simulated device with `channels` channels, ready, and once the platform lists them: the simulator
+    and the listed channels."""
+    sim = start_sim(sims, sim_args(platform, devices=1, channels=channels))
+    sim.wait_for(lambda e: e.get("event") == "ready")
+    with platform.client() as client:
+        return sim, wait_for_channels(client, channels)

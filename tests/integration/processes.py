@@ -177,3 +177,10 @@ def wait_until(check: Callable[[], bool], timeout: float = 20.0, interval: float
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def wait_for_channels(client: httpx.Client, count: int) -> list[dict[str, Any]]:
+    """Wait until the platform lists `count` channels (a simulator's catalog has arrived); returns them."""
+    wait_until(lambda: client.get("/api/v1/channels").json()["total"] == count)
+    items: list[dict[str, Any]] = client.get("/api/v1/channels").json()["items"]
+    return items

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from clearsight.api.ptz_commands import ptz_hex
 from clearsight.api.schemas import PtzMove, PtzStop
-from tests.integration.conftest import platform, sim_args, sims, start_sim  # noqa: F401  (fixtures)
-from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, wait_until
+from tests.integration.conftest import platform, sims, start_listed_sim  # noqa: F401  (fixtures)
+from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess
 from tests.web.conftest import PageErrors
 from tests.web.console import MIN_FRAME_VARIANCE, frame_stats, play, sign_in, signed_in, wait_failed, wait_playing
 
@@ -28,10 +28,7 @@ FIRST_PICTURE_WITHIN_S = 10.0
 
 @pytest.fixture
 def simulator(platform: PlatformProcess, sims: list[SimProcess]) -> Iterator[SimProcess]:  # noqa: F811
-    sim = start_sim(sims, sim_args(platform, devices=1, channels=2))
-    sim.wait_for(lambda e: e.get("event") == "ready")
-    with platform.client() as client:
-        wait_until(lambda: client.get("/api/v1/channels").json()["total"] == 2)
+    sim, _ = start_listed_sim(platform, sims, channels=2)
     yield sim
 
 

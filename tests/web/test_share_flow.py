@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.integration.conftest import sim_args
-from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, free_port, wait_until
+from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, free_port, wait_for_channels
 from tests.web.conftest import PageErrors
 from tests.web.console import channel_row, play, sign_in, tile, wait_playing
 
@@ -47,8 +47,7 @@ def sharing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sharing]:
         sim.start()
         sim.wait_for(lambda e: e.get("event") == "ready")
         with platform.client() as admin:
-            wait_until(lambda: admin.get("/api/v1/channels").json()["total"] == 2)
-            channels = {c["name"]: c["id"] for c in admin.get("/api/v1/channels").json()["items"]}
+            channels = {c["name"]: c["id"] for c in wait_for_channels(admin, 2)}
             governance = admin.post("/api/v1/departments", json={"name": "Governance", "home_region_code": "3402"})
             traffic = admin.post("/api/v1/departments", json={"name": "Traffic", "home_region_code": "3501"})
             assert governance.status_code == 201 and traffic.status_code == 201, (governance.text, traffic.text)

@@ -19,7 +19,14 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.integration.conftest import sim_args
-from tests.integration.processes import ADMIN_PASSWORD, PlatformProcess, SimProcess, free_port, wait_until
+from tests.integration.processes import (
+    ADMIN_PASSWORD,
+    PlatformProcess,
+    SimProcess,
+    free_port,
+    wait_for_channels,
+    wait_until,
+)
 from tests.web.console import MIN_FRAME_VARIANCE, frame_stats, play, sign_in, signed_in, wait_playing
 from tests.web.timeline_console import local_date, point_in, position_rate, wait_video_advances
 
@@ -62,8 +69,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedChann
         sim.start()
         sim.wait_for(lambda e: e.get("event") == "ready")
         with platform.client() as client:
-            wait_until(lambda: client.get("/api/v1/channels").json()["total"] == 1)
-            pk = int(client.get("/api/v1/channels").json()["items"][0]["id"])
+            pk = int(wait_for_channels(client, 1)[0]["id"])
             wait_until(lambda: len(_timeline(client, pk)["segments"]) >= 2, timeout=20)
             sim.send(f"media off {CHANNEL_ID}")
             wait_until(lambda: any(g["end"] is None for g in _timeline(client, pk)["gaps"]), timeout=15)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import struct
+from typing import cast
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page
@@ -200,9 +202,9 @@ def test_a_reason_is_asked_for_sent_and_remembered_for_the_channel(blank: Page) 
     result = out["result"]
     assert result == {"first": "incident 7/b", "again": "incident 7/b", "other": "incident 7/b",
                       "asked": [[3, "Cam 3", ""], [4, "Cam 4", ""]], "remembered": "incident 7/b"}
-    assert out["calls"] == ["/api/v1/channels/3/live", "/api/v1/channels/3/live?reason=incident%207%2Fb",
-                            "/api/v1/channels/3/live?reason=incident%207%2Fb",  # remembered: asked no more
-                            "/api/v1/channels/4/live", "/api/v1/channels/4/live?reason=incident%207%2Fb"]
+    assert out["calls"] == ["/api/v1/channels/3/live", "/api/v1/channels/3/live?reason=incident+7%2Fb",
+                            "/api/v1/channels/3/live?reason=incident+7%2Fb",  # remembered: asked no more
+                            "/api/v1/channels/4/live", "/api/v1/channels/4/live?reason=incident+7%2Fb"]
 
 
 def test_a_declined_prompt_starts_nothing_and_remembers_nothing(blank: Page) -> None:  # noqa: F811
@@ -262,4 +264,18 @@ def test_playback_sends_its_reason_as_a_query_parameter_too(blank: Page) -> None
       return info.given;
     }""")
     assert out["result"] == "case 88"
-    assert out["calls"] == ["/api/v1/channels/5/playback", "/api/v1/channels/5/playback?reason=case%2088"]
+    assert out["calls"] == ["/api/v1/channels/5/playback", "/api/v1/channels/5/playback?reason=case+88"]
+
+
+def test_the_timeline_thumbnail_and_snapshot_reads_send_the_reason_too(blank: Page) -> None:  # noqa: F811
+    out = _stubbed(blank, """async (reason, api) => {
+      await api.listRecordings(6, 0, 3_600_000, {reason: 'case 9'});
+      await api.fetchThumbnail(6, 1_800_000, {reason: 'case 9'});
+      await api.fetchSnapshot(6, {reason: 'case 9'});
+      return null;
+    }""")
+    calls = [urlsplit(url) for url in cast(list[str], out["calls"])]
+    assert [c.path for c in calls] == ["/api/v1/channels/6/recordings", "/api/v1/channels/6/thumbnails",
+                                       "/api/v1/channels/6/snapshot"]
+    assert [parse_qs(c.query)["reason"] for c in calls] == [["case 9"]] * 3
+    assert parse_qs(calls[0].query)["start"] == ["1970-01-01T00:00:00.000Z"]

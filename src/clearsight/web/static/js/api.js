@@ -86,27 +86,42 @@ export const listRegions = (options) => getJson('/regions', options);
 
 export const listDevices = (offset, limit, options) => getJson(`/devices?limit=${limit}&offset=${offset}`, options);
 
-export const listChannels = (offset, limit, options) => getJson(`/channels?limit=${limit}&offset=${offset}`, options);
+/**
+ * `GET /channels` by cursor (docs/access.md, "Paging channel lists"): the first page without `cursor` and
+ * without a count, then each page after the `next_cursor` of the one before; every page costs what the first does.
+ */
+export function listChannels(cursor, limit, options) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set('cursor', cursor);
+  else query.set('count', 'false');
+  return getJson(`/channels?${query}`, options);
+}
 
-/** `?reason=…` for the calls a restricted or sensitive channel needs a stated reason for; '' without one. */
-function reasonQuery(reason) {
-  return reason ? `?reason=${encodeURIComponent(reason)}` : '';
+/**
+ * The query string (`?…`, or '' when empty) of `params` plus `reason=…`, which every read of a restricted or
+ * sensitive channel's pictures needs (live view, snapshots, timeline, thumbnails, playback); none without one.
+ */
+function queryWithReason(params, reason) {
+  const query = new URLSearchParams(params);
+  if (reason) query.set('reason', reason);
+  const text = query.toString();
+  return text ? `?${text}` : '';
 }
 
 /** `POST /channels/{id}/live`: answers once video flows, with the stream URLs, codec and MIME type. */
 export const startLive = (channelId, { reason, ...options } = {}) =>
-  postJson(`/channels/${channelId}/live${reasonQuery(reason)}`, undefined, options);
+  postJson(`/channels/${channelId}/live${queryWithReason({}, reason)}`, undefined, options);
 
 /** `GET /channels/{id}/recordings`: covered `ranges`, `gaps` and `segments` within [start, end) (Date or ISO). */
-export function listRecordings(channelId, start, end, options) {
-  const query = new URLSearchParams({ start: new Date(start).toISOString(), end: new Date(end).toISOString() });
-  return getJson(`/channels/${channelId}/recordings?${query}`, options);
+export function listRecordings(channelId, start, end, { reason, ...options } = {}) {
+  const query = queryWithReason({ start: new Date(start).toISOString(), end: new Date(end).toISOString() }, reason);
+  return getJson(`/channels/${channelId}/recordings${query}`, options);
 }
 
 /** `GET /channels/{id}/thumbnails?at=`: {blob, at} (the JPEG nearest `at` within 5 minutes, and its moment). */
-export async function fetchThumbnail(channelId, at, options) {
-  const query = new URLSearchParams({ at: new Date(at).toISOString() });
-  const response = await request('GET', `/channels/${channelId}/thumbnails?${query}`, options);
+export async function fetchThumbnail(channelId, at, { reason, ...options } = {}) {
+  const query = queryWithReason({ at: new Date(at).toISOString() }, reason);
+  const response = await request('GET', `/channels/${channelId}/thumbnails${query}`, options);
   const moment = response.headers.get('X-Thumbnail-At');
   return { blob: await response.blob(), at: moment ? Date.parse(moment) : Number(new Date(at)) };
 }
@@ -116,7 +131,7 @@ export async function fetchThumbnail(channelId, at, options) {
  * {session_id, ws_url, hls_url, start, speed, expires_at}; 404 when nothing is recorded at or after `start`.
  */
 export const startPlayback = (channelId, start, speed, { reason, ...options } = {}) =>
-  postJson(`/channels/${channelId}/playback${reasonQuery(reason)}`,
+  postJson(`/channels/${channelId}/playback${queryWithReason({}, reason)}`,
     { start: new Date(start).toISOString(), speed }, options);
 
 /** `DELETE /playback/{session_id}`: end a playback session. */
@@ -128,7 +143,7 @@ export async function stopPlayback(sessionId) {
 export const sendPtz = (channelId, command) => postJson(`/channels/${channelId}/ptz`, command);
 
 /** `GET /channels/{id}/snapshot`: the current picture as a JPEG Blob. */
-export async function fetchSnapshot(channelId, options) {
-  const response = await request('GET', `/channels/${channelId}/snapshot`, options);
+export async function fetchSnapshot(channelId, { reason, ...options } = {}) {
+  const response = await request('GET', `/channels/${channelId}/snapshot${queryWithReason({}, reason)}`, options);
   return response.blob();
 }

@@ -100,7 +100,7 @@ export class VideoWall {
   }
 
   closeAll() {
-    for (const tile of this.tiles) tile.stop();
+    for (const tile of this.tiles) tile.destroy();
     document.removeEventListener('keydown', this.keyListener);
   }
 

@@ -51,8 +51,17 @@ export function rememberedReason(channelId) {
   return typeof reason === 'string' ? reason : '';
 }
 
+const reasonListeners = new Set();
+
+/** Calls `listener(channelId)` whenever a reason for a channel is accepted and remembered; returns the unsubscribe. */
+export function onReasonRemembered(listener) {
+  reasonListeners.add(listener);
+  return () => reasonListeners.delete(listener);
+}
+
 export function rememberReason(channelId, reason) {
   writeReasons({ ...readReasons(), [channelId]: reason });
+  for (const listener of reasonListeners) listener(channelId);
 }
 
 export function forgetReason(channelId) {

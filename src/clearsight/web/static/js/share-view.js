@@ -2,8 +2,7 @@
 // their state and decision, incoming requests to approve (narrowed if wanted) or reject, and the active
 // shares, which the owner may revoke. Everything the platform refuses is shown with its reason.
 
-import { listChannels } from './api.js';
-import { allPages, PAGE_SIZE } from './catalog.js';
+import { allChannels } from './catalog.js';
 import { clear, h } from './dom.js';
 import { icon } from './icons.js';
 import { askForShare } from './share-ask.js';
@@ -85,7 +84,7 @@ export class SharingView {
     const loading = Promise.all([
       readMe(),
       listDepartments(),
-      allPages((offset) => listChannels(offset, PAGE_SIZE)),
+      allChannels(),
       listShares('outgoing'),
       listShares('incoming'),
     ]);

@@ -1,9 +1,11 @@
 // The snapshot dialog: the channel's current picture from `GET /channels/{id}/snapshot` (a JPEG, fetched
-// with the bearer token), drawn on a canvas, with a download link to the same bytes.
+// with the bearer token and, for a restricted or sensitive channel, its stated reason), drawn on a canvas,
+// with a download link to the same bytes.
 
 import { fetchSnapshot } from './api.js';
 import { clear, h } from './dom.js';
 import { icon } from './icons.js';
+import { withReason } from './reason.js';
 import { channelLabel } from './tree-model.js';
 
 function fileStamp(date) {
@@ -43,7 +45,9 @@ export class SnapshotDialog {
     const request = new AbortController();
     this.request = request;
     try {
-      const blob = await fetchSnapshot(channel.id, { signal: request.signal });
+      const { signal } = request;
+      const blob = await withReason({ id: channel.id, label: channelLabel(channel) },
+        (reason) => fetchSnapshot(channel.id, { signal, reason }), { signal });
       const bitmap = await createImageBitmap(blob);
       if (this.request !== request) return;
       const { width, height } = bitmap;

@@ -154,6 +154,12 @@ export class VideoTile {
     this.handlers.onChange(this);
   }
 
+  /** Stop the stream and the timeline's reading, for good (the console is taken down). */
+  destroy() {
+    this.stop();
+    this.timeline.destroy();
+  }
+
   stop() {
     this.session?.stop();
     this.session = null;

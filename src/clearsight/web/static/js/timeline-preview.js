@@ -4,6 +4,7 @@
 
 import { fetchThumbnail } from './api.js';
 import { h } from './dom.js';
+import { rememberedReason } from './reason.js';
 import { clockOf, dateValueOf } from './timeline-model.js';
 
 const REST_MS = 120; // the pointer rests this long before a thumbnail is fetched
@@ -71,7 +72,8 @@ export class ThumbnailPreview {
     const channelId = this.channelId;
     let entry = null;
     try {
-      const { blob, at } = await fetchThumbnail(channelId, bucket * BUCKET_MS, { signal: request.signal });
+      const { blob, at } = await fetchThumbnail(channelId, bucket * BUCKET_MS,
+        { signal: request.signal, reason: rememberedReason(channelId) });
       entry = { url: URL.createObjectURL(blob), at };
     } catch (error) {
       if (error.name === 'AbortError' || error.status !== 404) return; // 404: none near; other errors: ask again later

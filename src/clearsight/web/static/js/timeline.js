@@ -1,10 +1,12 @@
 // A tile's timeline: the recorded ranges and gaps of one channel on one local day (`GET
 // /channels/{id}/recordings`, re-read every 10 s while it shows today), hour ticks, a cursor at the
 // playback position (or now, in live view), zoom (24 h / 1 h / 10 min, the wheel pans), a date picker, the
-// hover card (timeline-preview.js), and a click on an instant to play from there.
+// hover card (timeline-preview.js), and a click on an instant to play from there. A restricted channel's
+// timeline is read with the reason stated for it (reason.js), and waits for one when none is known yet.
 
 import { listRecordings } from './api.js';
 import { clear, h } from './dom.js';
+import { isReasonRequired, onReasonRemembered, rememberedReason } from './reason.js';
 import {
   ZOOMS, clockOf, dateValueOf, dayOf, fractionOf, intervalsOf, isRecorded, placed, playableFrom, stampOf, ticksOf,
   timeAt, windowOf,
@@ -30,6 +32,7 @@ export class TimelineBar {
     this.request = null;
     this.refreshTimer = null;
     this.preview = new ThumbnailPreview();
+    this.stopAwaitingReason = null; // while the platform wants a stated reason (the tile's live view asks for it)
 
     this.dateInput = h('input', {
       class: 'input timeline__date', type: 'date', 'aria-label': 'Day shown on the timeline', title: 'Day',
@@ -136,22 +139,31 @@ export class TimelineBar {
     this.request = request;
     const { channelId, day } = this;
     try {
-      const timeline = await listRecordings(channelId, day.start, day.end, { signal: request.signal });
+      const timeline = await listRecordings(channelId, day.start, day.end,
+        { signal: request.signal, reason: rememberedReason(channelId) });
       if (this.request !== request) return;
       this.intervals = intervalsOf(timeline, Math.min(Date.now(), day.end));
       this.status.textContent = this.intervals.ranges.length ? '' : 'Nothing recorded on this day';
       this.track.dataset.loaded = dateValueOf(day.start);
     } catch (error) {
       if (error.name === 'AbortError' || this.request !== request) return;
-      this.status.textContent = `Recordings: ${error.detail || error.message}`;
+      if (isReasonRequired(error)) {
+        // Read again as soon as a reason for this channel is accepted (by its live view, here or in another tile).
+        this.stopAwaitingReason = onReasonRemembered((id) => { if (id === channelId) this.#load(); });
+        this.status.textContent = 'Recordings are shown once a reason is given';
+      } else {
+        this.status.textContent = `Recordings: ${error.detail || error.message}`;
+      }
     } finally {
       if (this.request === request) this.request = null;
     }
     this.#render();
-    if (Date.now() < day.end) this.refreshTimer = setTimeout(() => this.#load(), REFRESH_MS);
+    if (Date.now() < day.end && !this.stopAwaitingReason) this.refreshTimer = setTimeout(() => this.#load(), REFRESH_MS);
   }
 
   #cancel() {
+    this.stopAwaitingReason?.();
+    this.stopAwaitingReason = null;
     clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     this.request?.abort();
