@@ -29,7 +29,12 @@ TEST_DATABASE_URL_ENV = "CLEARSIGHT_TEST_DATABASE_URL"
 DATABASE_FIXTURES = frozenset({"database_url", "server_database"})
 
 
+# The longest files go first, so that with two workers (scripts/test) neither is left running one alone at the end.
+LONGEST_FILES = ("tests/integration/test_api_fuzz.py", "tests/integration/test_recording_crash.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FILES))
     if not os.environ.get(TEST_DATABASE_URL_ENV):
         return
     uses_database = [item for item in items if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))]
