@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from clearsight.channel_streams import stream_key
 from clearsight.media.es import EsFrame
@@ -84,3 +85,10 @@ class FakeStreams:
             return source
 
         return await self.hub.open(stream_key(channel_id), opener)
+
+
+def window() -> tuple[datetime, datetime]:
+    """An hour either side of now: what a recorder fed by these streams wrote falls inside, even where the media
+    clock it follows ran ahead of the wall clock (a replay catching up after a stall on a loaded machine)."""
+    now = datetime.now(UTC)
+    return now - timedelta(hours=1), now + timedelta(hours=1)

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import av
@@ -20,7 +20,7 @@ from clearsight.recording.records import SegmentState
 from clearsight.recording.segment_writer import SegmentWriter
 from clearsight.recording.storage import StoragePath, StoragePool
 from clearsight.recording.store import RecordingStore
-from tests.recording.fake_stream import FakeStreams
+from tests.recording.fake_stream import FakeStreams, window
 from tests.recording.samples import Clip
 
 GB_ID = "34020000001310000001"
@@ -58,11 +58,6 @@ def recorder_for(streams: FakeStreams, store: RecordingStore, pool: StoragePool,
                  settings: RecorderSettings = FAST) -> ChannelRecorder:
     return ChannelRecorder(1, GB_ID, streams=streams, store=store, pool=pool, writes=executor, thumbnails=executor,
                            settings=settings)
-
-
-def window() -> tuple[datetime, datetime]:
-    now = datetime.now(UTC)
-    return now - timedelta(hours=1), now + timedelta(hours=1)
 
 
 async def test_continuous_recording_writes_indexed_segments(hub: StreamHub, recording_store: RecordingStore,

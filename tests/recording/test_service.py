@@ -18,7 +18,7 @@ from clearsight.recording.service import PLATFORM_STOPPED, RecordingService, Rec
 from clearsight.recording.storage import StoragePool
 from clearsight.recording.store import RecordingStore
 from clearsight.registry.store import RegistryStore
-from tests.recording.fake_stream import FakeStreams
+from tests.recording.fake_stream import FakeStreams, window
 from tests.recording.samples import Clip
 from tests.recording.segments import write_segments
 
@@ -71,9 +71,9 @@ async def test_the_default_and_the_channel_policies_decide_who_is_recorded(
         assert status.repair is not None and [r.channel_id for r in status.recorders] == [second]
     finally:
         await service.stop()
-    gaps = await recording_store.gaps_between(second, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    gaps = await recording_store.gaps_between(second, *window())
     assert [(g.reason, g.end_at) for g in gaps] == [(PLATFORM_STOPPED, None)]
-    first_gaps = await recording_store.gaps_between(first, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    first_gaps = await recording_store.gaps_between(first, *window())
     assert first_gaps == []  # stopped by its policy: no gap
 
 
