@@ -14,7 +14,8 @@ Then for a sample of users of different departments, each request is timed as th
   and page 1 without the count (`list_channels_after(None, …)`, as `GET /channels?count=false`),
 - a middle and the last page by cursor (`list_channels_after(key, …)`, as `GET /channels?cursor=…`, no count),
 - the same middle and last pages by offset (the older `?offset=` paging, still served, with its count),
-at limits 50 and 100, plus `region_tree(scope=…)` and the first page of `list_devices(scope=…)`; each
+at limits 50 and 100, plus `region_tree(scope=…)` and the first page of `list_devices(scope=…)` (with its count,
+and without it by `list_devices_after(None, …)`, as the console reads `GET /devices?count=false`); each
 --repeat times. Prints p50/p99 per case, the query plans of the slowest cursor case, and the machine.
 Nothing is asserted: figures go to docs/benchmarks.md.
 
@@ -322,6 +323,14 @@ async def bench(database_url: str, channels: int, grants: int, sample: int, repe
         results.setdefault("device list, page 1, limit 50", []).extend(lat)
         cpu_results.setdefault("device list, page 1, limit 50", []).extend(CPU_TIMES[id(lat)])
         cells.append(_percentile(lat, 0.5))
+
+        async def devices_uncounted(u: int = user_id) -> Any:
+            _, s = await scope_of(u)
+            return await registry.list_devices_after(None, limit=50, scope=s)
+        uncounted, _ = await _time(max(3, repeat // 4), devices_uncounted)
+        label = "device list, page 1 without count (cursor), limit 50"
+        results.setdefault(label, []).extend(uncounted)
+        cpu_results.setdefault(label, []).extend(CPU_TIMES[id(uncounted)])
         print(f"{user_id:>6} {subject.department_id:>4} {len(own):>6} {len(scope.clauses):>7} {total:>8} "
               f"{_percentile(scope_lat, 0.5) * 1000:>6.1f}  " + " ".join(f"{c * 1000:>12.1f}" for c in cells[:-2])
               + f" {cells[-2] * 1000:>7.1f} {cells[-1] * 1000:>7.1f}", flush=True)

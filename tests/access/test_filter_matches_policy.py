@@ -9,9 +9,11 @@ CLEARSIGHT_TEST_DATABASE_URL names one.
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +24,7 @@ from clearsight.access.policy import (
     ChannelScope,
     Grant,
     HoursOfDay,
+    ScopeClause,
     ScopeKind,
     Subject,
     authorize,
@@ -66,8 +69,8 @@ async def _populate(store: RegistryStore, engine: AsyncEngine, rng: random.Rando
         await session.execute(insert(Region), [
             {"code": code, "name": code, "level": "x", "parent_code": code[:-2] or None} for code in REGION_CODES])
         await session.execute(insert(Device), [
-            {"id": d, "transport": "udp", "remote_host": "192.0.2.1", "remote_port": 5060, "created_at": now,
-             "updated_at": now} for d in DEVICES])
+            {"id": d, "name": f"d{n}", "online": n % 2 == 0, "transport": "udp", "remote_host": "192.0.2.1",
+             "remote_port": 5060, "created_at": now, "updated_at": now} for n, d in enumerate(DEVICES)])
         await session.execute(insert(Channel), [
             {"id": r.id, "device_id": r.device_id, "gb_id": r.gb_id, "name": f"c{r.id}", "region_code": r.region_code,
              "business_group_id": r.business_group_id, "channel_class": r.channel_class, "online": r.id % 3 == 0,
@@ -118,6 +121,19 @@ async def _listed_by_key(store: RegistryStore, scope: ChannelScope, limit: int) 
         after = page.next_after
 
 
+async def _devices_by_key(store: RegistryStore, limit: int, **filters: Any) -> list[str]:
+    """Every device ID walked page by page after the key; every page but the last is full."""
+    ids: list[str] = []
+    after: str | None = None
+    while True:
+        page = await store.list_devices_after(after, limit=limit, **filters)
+        ids.extend(d.id for d in page.items)
+        if page.next_after is None:
+            return ids
+        assert len(page.items) == limit and page.next_after == ids[-1], filters
+        after = page.next_after
+
+
 async def test_sql_filter_admits_exactly_what_the_policy_allows(db_engine: AsyncEngine) -> None:
     rng = random.Random(28181)
     store = RegistryStore(session_factory(db_engine))
@@ -141,6 +157,8 @@ async def test_sql_filter_admits_exactly_what_the_policy_allows(db_engine: Async
             if action is None:
                 devices = await store.list_devices(offset=0, limit=100, scope=scope)
                 assert {d.id for d in devices.items} == {by_id[pk].device_id for pk in expected}, context
+                for limit in (1, 2, len(DEVICES)):
+                    assert await _devices_by_key(store, limit, scope=scope) == [d.id for d in devices.items], context
                 assert _counts(await store.region_tree(scope)) == _expected_counts(rows, expected), context
             if action is Action.MANAGE:  # device actions need the action on every channel of the device
                 for device in DEVICES:
@@ -179,3 +197,24 @@ async def test_keyset_pages_resume_after_the_key_with_every_filter(db_engine: As
     assert [c.id for c in after.items] == order[101:106] and after.total is None
     online = await store.list_channels_after(None, limit=1000, online=True, region="34")
     assert {c.id for c in online.items} == {r.id for r in rows if r.id % 3 == 0 and (r.region_code or "")[:2] == "34"}
+
+
+async def test_device_keyset_pages_hold_the_offset_listing_with_every_filter(db_engine: AsyncEngine) -> None:
+    store = RegistryStore(session_factory(db_engine))
+    await _populate(store, db_engine, random.Random(11))
+    # Three channels of three devices (channel pk % 5 picks the device), whatever their class.
+    scope = ChannelScope((ScopeClause(ScopeKind.CHANNELS, frozenset({"5", "7", "13"}), ChannelClass.SENSITIVE),))
+    assert {d.id for d in (await store.list_devices(offset=0, limit=100, scope=scope)).items} == {
+        DEVICES[0], DEVICES[2], DEVICES[3]}
+    for online, region, name, in_scope in itertools.product((None, True, False), (None, "34", "3401", "35"),
+                                                          (None, "d1", "x"), (None, scope)):
+        filters: dict[str, Any] = {"online": online, "region": region, "name_contains": name, "scope": in_scope}
+        listed = await store.list_devices(offset=0, limit=100, **filters)
+        for limit in range(1, len(DEVICES) + 2):
+            assert await _devices_by_key(store, limit, **filters) == [d.id for d in listed.items], (limit, filters)
+        first = await store.list_devices_after(None, limit=1, count=True, **filters)
+        assert first.total == listed.total, filters
+    every = await store.list_devices(offset=0, limit=100)
+    assert [d.id for d in every.items] == sorted(DEVICES)
+    after = await store.list_devices_after(sorted(DEVICES)[1], limit=2)
+    assert [d.id for d in after.items] == sorted(DEVICES)[2:4] and after.total is None

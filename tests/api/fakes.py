@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -14,6 +14,7 @@ from clearsight.gb28181.manscdp import AlarmStatus, DeviceStatus
 from clearsight.registry.records import ChannelKey, GroupKind, GroupRecord, Page
 
 T = TypeVar("T")
+K = TypeVar("K")
 DEVICE_ID = "34020000001320000001"
 OTHER_DEVICE_ID = "34020000001320000002"
 CHANNEL_GB_ID = "34020000001310000001"
@@ -27,10 +28,21 @@ class FakePage(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class FakeSlice(Generic[T]):
+class FakeSlice(Generic[T, K]):
     total: int | None
     items: tuple[T, ...]
-    next_after: ChannelKey | None
+    next_after: K | None
+
+
+def _after(items: Sequence[T], order: Callable[[T], tuple[str, ...]], after: tuple[str, ...] | None,
+           limit: int) -> tuple[tuple[T, ...], T | None]:
+    """The first `limit` items after the key `after` in the platform's keyset `order`, and the last of them
+    when more follow."""
+    ordered = sorted(items, key=order)
+    if after is not None:
+        ordered = [item for item in ordered if order(item) > after]
+    page = tuple(ordered[:limit])
+    return page, page[-1] if len(ordered) > limit else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +136,19 @@ class FakeRegistry:
         devices = sorted(self.devices.values(), key=lambda d: d.id)
         return FakePage(total=len(devices), items=tuple(devices[offset : offset + limit]))
 
+    async def list_devices_after(
+        self, after: str | None, *, limit: int, count: bool = False, online: bool | None = None,
+        name_contains: str | None = None, region: str | None = None,
+        scope: ChannelScope | None = None,  # the app on fakes has no access control: always None
+    ) -> FakeSlice[FakeDevice, str]:
+        """Unfiltered, like `list_devices`, in the platform's keyset order (device ID)."""
+        self._record("list_devices_after", after=after, limit=limit, count=count, online=online,
+                     name_contains=name_contains, region=region)
+        items, last = _after(list(self.devices.values()), lambda d: (d.id,), (after,) if after is not None else None,
+                             limit)
+        return FakeSlice(total=len(self.devices) if count else None, items=items,
+                         next_after=last.id if last is not None else None)
+
     async def get_device(self, device_id: str) -> FakeDevice | None:
         self._record("get_device", device_id=device_id)
         return self.devices.get(device_id)
@@ -176,16 +201,14 @@ class FakeRegistry:
         name_contains: str | None = None,
         region: str | None = None,
         scope: ChannelScope | None = None,  # the app on fakes has no access control: always None
-    ) -> FakeSlice[FakeChannel]:
+    ) -> FakeSlice[FakeChannel, ChannelKey]:
         """Unfiltered, like `list_channels`, in the platform's keyset order (device ID, GB ID)."""
         self._record("list_channels_after", after=after, limit=limit, count=count, device_id=device_id,
                      online=online, name_contains=name_contains, region=region)
-        ordered = sorted(self.channels.values(), key=lambda c: (c.device_id, c.gb_id))
-        if after is not None:
-            ordered = [c for c in ordered if (c.device_id, c.gb_id) > (after.device_id, after.gb_id)]
-        items = tuple(ordered[:limit])
-        last = ChannelKey(items[-1].device_id, items[-1].gb_id) if len(ordered) > limit else None
-        return FakeSlice(total=len(self.channels) if count else None, items=items, next_after=last)
+        items, last = _after(list(self.channels.values()), lambda c: (c.device_id, c.gb_id),
+                             (after.device_id, after.gb_id) if after is not None else None, limit)
+        return FakeSlice(total=len(self.channels) if count else None, items=items,
+                         next_after=ChannelKey(last.device_id, last.gb_id) if last is not None else None)
 
     async def get_channel(self, channel_pk: int) -> FakeChannel | None:
         self._record("get_channel", channel_pk=channel_pk)

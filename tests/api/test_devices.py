@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from clearsight.api.ports import DeviceOffline, DeviceTimeout
-from tests.api.fakes import DEVICE_ID, OTHER_DEVICE_ID, FakeControl, FakeRegistry
+from tests.api.fakes import CHANNEL_GB_ID, DEVICE_ID, OTHER_DEVICE_ID, FakeControl, FakeRegistry
 from tests.api.session import assert_problem
 
 DEVICE_FIELDS = {
@@ -56,6 +58,45 @@ async def test_list_devices_defaults(
         "list_devices",
         {"offset": 0, "limit": 50, "online": None, "name_contains": None, "region": None},
     )
+
+
+async def test_list_devices_by_cursor(
+    client: httpx.AsyncClient, viewer: dict[str, str], registry: FakeRegistry
+) -> None:
+    first = (await client.get("/api/v1/devices", params={"limit": 1}, headers=viewer)).json()
+    assert [d["id"] for d in first["items"]] == [DEVICE_ID] and first["total"] == 2 and first["next_cursor"]
+
+    params = {"limit": 1, "cursor": first["next_cursor"], "online": "false", "name": "nvr", "region": "3402"}
+    response = await client.get("/api/v1/devices", params=params, headers=viewer)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [d["id"] for d in body["items"]] == [OTHER_DEVICE_ID]
+    assert (body["total"], body["offset"], body["next_cursor"]) == (None, 0, None)
+    assert registry.calls[-1] == ("list_devices_after", {"after": DEVICE_ID, "limit": 1, "count": False,
+                                                         "online": False, "name_contains": "nvr", "region": "3402"})
+
+
+async def test_list_devices_first_page_without_its_count(
+    client: httpx.AsyncClient, viewer: dict[str, str], registry: FakeRegistry
+) -> None:
+    body = (await client.get("/api/v1/devices", params={"limit": 1, "count": "false"}, headers=viewer)).json()
+
+    assert body["total"] is None and [d["id"] for d in body["items"]] == [DEVICE_ID] and body["next_cursor"]
+    assert registry.calls[-1][0] == "list_devices_after" and registry.calls[-1][1]["after"] is None
+    counted = (await client.get("/api/v1/devices", params={"cursor": body["next_cursor"], "count": "true"},
+                                headers=viewer)).json()
+    assert counted["total"] == 2 and [d["id"] for d in counted["items"]] == [OTHER_DEVICE_ID]
+
+
+async def test_bad_device_cursors_are_422(client: httpx.AsyncClient, viewer: dict[str, str]) -> None:
+    first = (await client.get("/api/v1/devices", params={"limit": 1}, headers=viewer)).json()
+    channel_cursor = base64.urlsafe_b64encode(json.dumps([DEVICE_ID, CHANNEL_GB_ID]).encode()).decode()
+    for cursor in ("nonsense", "W10", channel_cursor):  # not base64 JSON, [], a channel's (device, GB ID) pair
+        problem = assert_problem(await client.get("/api/v1/devices", params={"cursor": cursor}, headers=viewer), 422)
+        assert problem["type"].endswith("validation-failed")
+    both = await client.get("/api/v1/devices", params={"cursor": first["next_cursor"], "offset": 1}, headers=viewer)
+    assert_problem(both, 422)
 
 
 @pytest.mark.parametrize(

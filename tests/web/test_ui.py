@@ -12,7 +12,7 @@ from playwright.sync_api import Page, Request, expect
 from clearsight.api import middleware as api_middleware
 from clearsight.api.ptz_commands import ptz_hex
 from clearsight.api.schemas import PtzMove, PtzStop
-from tests.api.fakes import DEVICE_ID, PASSWORD, FakeChannel
+from tests.api.fakes import DEVICE_ID, PASSWORD, FakeChannel, FakeDevice
 from tests.web.conftest import PageErrors, StandIn
 from tests.web.console import (
     MIN_FRAME_VARIANCE,
@@ -83,26 +83,32 @@ def test_search_filters_the_tree_by_name(console: Page) -> None:
     expect(console.locator(".tree__row--channel")).to_have_count(6)
 
 
-def test_the_tree_reads_every_channel_page_by_cursor(page: Page, standin: StandIn) -> None:
-    # 1,206 channels: three pages of 500. Deep offsets walk every skipped row; cursor pages cost what the first does.
+def test_the_tree_reads_every_channel_and_device_page_by_cursor(page: Page, standin: StandIn) -> None:
+    # 1,206 channels and 1,102 devices: three pages of 500 each. Deep offsets walk every skipped row; cursor pages
+    # cost what the first does.
     extra = {pk: FakeChannel(id=pk, gb_id=f"3402000000132{pk:07d}", name=f"Lane {pk}", civil_code="340202")
              for pk in range(7, 1207)}
     standin.registry.channels.update(extra)
-    lists: list[str] = []
+    standin.registry.devices.update({device.id: device for device in (
+        FakeDevice(id=f"3402000000132{n:07d}", name=f"NVR {n}", channel_count=0) for n in range(3, 1103))})
+    lists: dict[str, list[str]] = {"channels": [], "devices": []}
 
     def note(request: Request) -> None:
-        if "/api/v1/channels?" in request.url:
-            lists.append(request.url.split("?", 1)[1])
+        for listing, queries in lists.items():
+            if f"/api/v1/{listing}?" in request.url:
+                queries.append(request.url.split("?", 1)[1])
 
     page.on("request", note)
     sign_in(page, standin.base_url, "oper", PASSWORD)
     expect(page.locator(".pane__footer")).to_contain_text("1206 channels")  # the devices stay closed: no row shows
-    first, *later = lists[:3]
-    assert "cursor=" not in first and "offset=" not in first
-    assert len(later) == 2 and all("cursor=" in query and "offset=" not in query for query in later), lists
-    afters = [kw["after"] for name, kw in standin.registry.calls if name == "list_channels_after"]
-    assert afters[:3] == [None, afters[1], afters[2]] and None not in afters[1:3]
-    assert not [kw for name, kw in standin.registry.calls if name == "list_channels" and kw["offset"]]
+    for listing, queries in lists.items():
+        first, *later = queries[:3]
+        assert "cursor=" not in first and "offset=" not in first and "count=false" in first, (listing, queries)
+        assert len(later) == 2 and all("cursor=" in query and "offset=" not in query for query in later), queries
+    for listing in ("channels", "devices"):
+        afters = [kw["after"] for name, kw in standin.registry.calls if name == f"list_{listing}_after"]
+        assert afters[:3] == [None, afters[1], afters[2]] and None not in afters[1:3], listing
+        assert not [kw for name, kw in standin.registry.calls if name == f"list_{listing}" and kw["offset"]], listing
 
 
 def test_collapsing_a_region_hides_its_channels(console: Page) -> None:

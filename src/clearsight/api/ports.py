@@ -53,6 +53,7 @@ __all__ = [
     "ExportRecord",
     "ExportsPort",
     "HoldAlreadyReleased",
+    "KeySlice",
     "LiveStep",
     "LiveViewError",
     "LoginGuard",
@@ -71,6 +72,7 @@ __all__ = [
 ]
 
 ItemT_co = TypeVar("ItemT_co", covariant=True)
+KeyT_co = TypeVar("KeyT_co", covariant=True)
 
 
 class LoginThrottled(Exception):
@@ -91,15 +93,15 @@ class Page(Protocol[ItemT_co]):
     def total(self) -> int: ...
 
 
-class ChannelSlicePort(Protocol):
-    """A keyset page of channels (`clearsight.registry.records.ChannelSlice`)."""
+class KeySlice(Protocol[ItemT_co, KeyT_co]):
+    """A keyset page of a list (`clearsight.registry.records.KeySlice`); `total` None unless counted."""
 
     @property
     def total(self) -> int | None: ...
     @property
-    def items(self) -> Sequence[ChannelRecord]: ...
+    def items(self) -> Sequence[ItemT_co]: ...
     @property
-    def next_after(self) -> ChannelKey | None: ...
+    def next_after(self) -> KeyT_co | None: ...
 
 
 class DeviceRecord(Protocol):
@@ -204,6 +206,20 @@ class RegistryPort(Protocol):
         """Only devices with a channel `scope` admits when given (filtered in the query)."""
         ...
 
+    async def list_devices_after(
+        self,
+        after: str | None,
+        *,
+        limit: int,
+        count: bool = False,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+        scope: ChannelScope | None = None,
+    ) -> KeySlice[DeviceRecord, str]:
+        """The devices after the device ID `after` in `list_devices`' order; `total` None unless `count`."""
+        ...
+
     async def device_in_scope(self, device_id: str, scope: ChannelScope, *, every_channel: bool = False) -> bool: ...
 
     async def get_device(self, device_id: str) -> DeviceRecord | None: ...
@@ -239,7 +255,7 @@ class RegistryPort(Protocol):
         name_contains: str | None = None,
         region: str | None = None,
         scope: ChannelScope | None = None,
-    ) -> ChannelSlicePort:
+    ) -> KeySlice[ChannelRecord, ChannelKey]:
         """The channels after `after` in `list_channels`' order; `total` None unless `count`."""
         ...
 

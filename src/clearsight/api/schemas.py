@@ -34,6 +34,15 @@ class PageOut(Schema, Generic[ItemT]):
     items: list[ItemT]
 
 
+class CursorPageOut(PageOut[ItemT], Generic[ItemT]):
+    """A page of a list that also pages by cursor (`api/list_pages.py`)."""
+
+    total: int | None = Field(  # type: ignore[assignment]
+        ge=0, description="Number of matches across all pages; null on a `cursor` page unless `count=true`.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page (cheaper than a deep `offset`); null on the last.")
+
+
 class TokenOut(Schema):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -56,7 +65,7 @@ class DeviceOut(Schema):
     expires_at: UtcDatetime | None
 
 
-class DevicePage(PageOut[DeviceOut]):
+class DevicePage(CursorPageOut[DeviceOut]):
     pass
 
 
@@ -78,11 +87,8 @@ class ChannelOut(Schema):
     channel_class: str = Field("public", description="public, restricted or sensitive (docs/access.md).")
 
 
-class ChannelPage(PageOut[ChannelOut]):
-    total: int | None = Field(  # type: ignore[assignment]
-        ge=0, description="Number of matches across all pages; null on a `cursor` page unless `count=true`.")
-    next_cursor: str | None = Field(
-        None, description="Pass as `cursor` for the next page (cheaper than a deep `offset`); null on the last.")
+class ChannelPage(CursorPageOut[ChannelOut]):
+    pass
 
 
 class GroupOut(Schema):

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class Transport(StrEnum):
@@ -189,14 +190,14 @@ class ChannelKey:
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelSlice:
-    """A keyset page of channels: those after a key. `total` is None unless counting was asked for;
-    `next_after` is None on the last page."""
+class KeySlice(Generic[T, K]):
+    """A keyset page of a list: the items after a key (a `ChannelKey` for channels, the ID for devices).
+    `total` is None unless counting was asked for; `next_after` is None on the last page."""
 
     total: int | None
     limit: int
-    items: tuple[ChannelRecord, ...]
-    next_after: ChannelKey | None
+    items: tuple[T, ...]
+    next_after: K | None
 
 
 @dataclass(frozen=True, slots=True)

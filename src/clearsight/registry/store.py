@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,7 +41,7 @@ from clearsight.registry.catalog_rows import (
     valid_item_id,
 )
 from clearsight.registry.catalog_writer import CHANNELS, DEVICES, GROUPS, rowcount
-from clearsight.registry.channel_query import REGION_CODE_LENGTHS, ChannelFilter
+from clearsight.registry.channel_query import REGION_CODE_LENGTHS, ChannelFilter, DeviceFilter
 from clearsight.registry.errors import InvalidRegion, UnknownDevice
 from clearsight.registry.models import GB_ID_LENGTH, Channel, Device, Group, Region, UtcDateTime, utc_now
 from clearsight.registry.records import (
@@ -51,11 +51,11 @@ from clearsight.registry.records import (
     ChannelKey,
     ChannelRecord,
     ChannelRecordIn,
-    ChannelSlice,
     DeviceRecord,
     GroupKind,
     GroupRecord,
     GroupRecordIn,
+    KeySlice,
     Page,
     PresenceUpdate,
     RegionNode,
@@ -64,6 +64,9 @@ from clearsight.registry.records import (
 )
 
 logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+K = TypeVar("K")
 
 MAX_PAGE_SIZE = 1000
 # Rows per transaction when writing many devices' registrations or presence at once.
@@ -211,30 +214,42 @@ class RegistryStore:
         region: str | None = None,
         scope: ChannelScope | None = None,
     ) -> Page[DeviceRecord]:
-        """Devices ordered by ID; `region` as described in the module docstring; only those with a channel
-        `scope` admits (the caller's grants, `clearsight.access`) when given."""
+        """Devices ordered by ID from `offset`, with the number of matches; `region` as described in the module
+        docstring; only those with a channel `scope` admits (the caller's grants, `clearsight.access`) when given.
+
+        Deep offsets cost a walk over every skipped match: `list_devices_after` pages by key instead."""
         _check_page(offset, limit)
-        conditions: list[ColumnElement[bool]] = []
-        if scope is not None:
-            conditions.append(channel_query.devices_in_scope(scope))
-        if online is not None:
-            conditions.append(Device.online.is_(online))
-        if name_contains:
-            conditions.append(Device.name.icontains(name_contains, autoescape=True))
-        if region is not None:
-            prefix = _region_prefix(region)
-            # Through its channels: only those the caller may see count.
-            in_channels = exists().where(
-                Channel.device_id == Device.id, Channel.region_code.startswith(prefix, autoescape=True),
-                *([scope_condition(scope)] if scope is not None else []),
-            )
-            conditions.append(Device.id.startswith(prefix, autoescape=True) | in_channels)
+        conditions = self._device_filter(online, name_contains, region, scope).conditions()
         async with self._sessions() as session:
-            total = await session.scalar(select(func.count()).select_from(Device).where(*conditions))
-            rows = await session.scalars(
-                select(Device).where(*conditions).order_by(Device.id).offset(offset).limit(limit)
-            )
+            total = await session.scalar(channel_query.device_count(conditions))
+            rows = await session.scalars(channel_query.device_page(conditions, offset=offset, limit=limit))
             return Page(total or 0, offset, limit, tuple(_device_record(d) for d in rows))
+
+    async def list_devices_after(
+        self,
+        after: str | None,
+        *,
+        limit: int = 100,
+        count: bool = False,
+        online: bool | None = None,
+        name_contains: str | None = None,
+        region: str | None = None,
+        scope: ChannelScope | None = None,
+    ) -> KeySlice[DeviceRecord, str]:
+        """The next `limit` devices after the device ID `after` (from the first with None), in `list_devices`'
+        order and with its filters; the number of all matches only when `count`. Each page costs about the same."""
+        _check_page(0, limit)
+        conditions = self._device_filter(online, name_contains, region, scope).conditions()
+        async with self._sessions() as session:
+            total = await session.scalar(channel_query.device_count(conditions)) if count else None
+            rows = list(await session.scalars(channel_query.device_page(conditions, limit=limit + 1, after=after)))
+        return _key_slice(total, limit, [_device_record(d) for d in rows], lambda device: device.id)
+
+    @staticmethod
+    def _device_filter(online: bool | None, name_contains: str | None, region: str | None,
+                       scope: ChannelScope | None) -> DeviceFilter:
+        return DeviceFilter(online=online, name_contains=name_contains,
+                            region=_region_prefix(region) if region is not None else None, scope=scope)
 
     async def device_in_scope(self, device_id: str, scope: ChannelScope, *, every_channel: bool = False) -> bool:
         """Whether the device has a channel `scope` admits; with `every_channel`, also none that it does not."""
@@ -293,7 +308,7 @@ class RegistryStore:
         name_contains: str | None = None,
         region: str | None = None,
         scope: ChannelScope | None = None,
-    ) -> ChannelSlice:
+    ) -> KeySlice[ChannelRecord, ChannelKey]:
         """The next `limit` channels after `after` (from the first with None), in `list_channels`' order and
         with its filters; the number of all matches only when `count`. Each page costs about the same."""
         _check_page(0, limit)
@@ -302,15 +317,15 @@ class RegistryStore:
         async with self._sessions() as session:
             total = await session.scalar(channel_query.channel_count(conditions)) if count else None
             rows = list(await session.scalars(channel_query.channel_page(conditions, limit=limit + 1, after=key)))
-        items = tuple(_channel_record(c) for c in rows[:limit])
-        next_after = ChannelKey(items[-1].device_id, items[-1].gb_id) if len(rows) > limit else None
-        return ChannelSlice(total, limit, items, next_after)
+        return _key_slice(total, limit, [_channel_record(c) for c in rows],
+                          lambda channel: ChannelKey(channel.device_id, channel.gb_id))
 
     @staticmethod
     def _channel_filter(device_id: str | None, online: bool | None, name_contains: str | None, region: str | None,
                         scope: ChannelScope | None) -> ChannelFilter:
-        return ChannelFilter(device_id, online, name_contains, _region_prefix(region) if region is not None else None,
-                             scope)
+        return ChannelFilter(online=online, name_contains=name_contains,
+                             region=_region_prefix(region) if region is not None else None, scope=scope,
+                             device_id=device_id)
 
     async def list_groups(
         self, *, offset: int = 0, limit: int = 100, device_id: str | None = None, kind: GroupKind | None = None
@@ -466,6 +481,12 @@ def _check_page(offset: int, limit: int) -> None:
         raise ValueError(f"offset must not be negative, got {offset}")
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be 1 to {MAX_PAGE_SIZE}, got {limit}")
+
+
+def _key_slice(total: int | None, limit: int, rows: list[R], key: Callable[[R], K]) -> KeySlice[R, K]:
+    """A keyset page from up to `limit + 1` rows read after the key: the extra row says there is a next page."""
+    items = tuple(rows[:limit])
+    return KeySlice(total, limit, items, key(items[-1]) if len(rows) > limit else None)
 
 
 def _region_prefix(region: str) -> str:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 
 from clearsight.api.auditing import audit_channel
 from clearsight.api.channel_access import PtzAccess, channel_facts, list_scope
-from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
+from clearsight.api.list_pages import channel_page
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
     ChannelPk,

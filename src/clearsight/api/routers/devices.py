@@ -7,9 +7,9 @@ import logging
 from fastapi import APIRouter
 
 from clearsight.api.channel_access import list_scope
-from clearsight.api.channel_lists import channel_page
 from clearsight.api.deps import ApiServices, Services
 from clearsight.api.device_access import ManagedDevice, VisibleDevice, hidden_channel_ids
+from clearsight.api.list_pages import channel_page, device_out, device_page
 from clearsight.api.params import (
     DEFAULT_PAGE_SIZE,
     CountMatches,
@@ -38,15 +38,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/devices", tags=["devices"], responses=PROBLEM_RESPONSES)
 
 
-def _device_out(services: ApiServices, device: DeviceRecord) -> DeviceOut:
-    out = DeviceOut.model_validate(device)
-    live = services.control.live_presence(device.id)
-    if live is None:
-        return out
-    online, last_keepalive = live
-    return out.model_copy(update={"online": online, "last_keepalive": last_keepalive or out.last_keepalive})
-
-
 async def _device_or_404(services: ApiServices, device_id: str) -> DeviceRecord:
     device = await services.registry.get_device(device_id)
     if device is None:
@@ -60,23 +51,22 @@ async def list_devices(
     user: CurrentUser,
     offset: Offset = 0,
     limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+    count: CountMatches = None,
     online: OnlineFilter = None,
     name: NameFilter = None,
     region: RegionFilter = None,
 ) -> DevicePage:
-    """The devices with at least one channel the caller may see (administrators: all), filtered in the query."""
-    page = await services.registry.list_devices(
-        offset=offset, limit=limit, online=online, name_contains=name, region=region,
-        scope=await list_scope(services, user),
-    )
-    items = [_device_out(services, device) for device in page.items]
-    return DevicePage(total=page.total, offset=offset, limit=limit, items=items)
+    """The devices with at least one channel the caller may see (administrators: all), filtered in the query, by
+    `offset` or by `cursor`."""
+    return await device_page(services, offset=offset, limit=limit, cursor=cursor, count=count, online=online,
+                             name=name, region=region, scope=await list_scope(services, user))
 
 
 @router.get("/{device_id}")
 async def get_device(services: Services, device: VisibleDevice) -> DeviceOut:
     """One device, if the caller may see one of its channels (404 as for an unknown one otherwise)."""
-    return _device_out(services, device)
+    return device_out(services, device)
 
 
 @router.delete("/{device_id}", status_code=204)

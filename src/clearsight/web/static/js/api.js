@@ -84,18 +84,21 @@ export async function signIn(username, password) {
 
 export const listRegions = (options) => getJson('/regions', options);
 
-export const listDevices = (offset, limit, options) => getJson(`/devices?limit=${limit}&offset=${offset}`, options);
-
 /**
- * `GET /channels` by cursor (docs/access.md, "Paging channel lists"): the first page without `cursor` and
- * without a count, then each page after the `next_cursor` of the one before; every page costs what the first does.
+ * A page of `GET /channels` or `GET /devices` by cursor (docs/access.md, "Paging channel and device lists"): the
+ * first page without `cursor` and without a count, then each page after the `next_cursor` of the one before;
+ * every page costs what the first does.
  */
-export function listChannels(cursor, limit, options) {
+function listByCursor(path, cursor, limit, options) {
   const query = new URLSearchParams({ limit: String(limit) });
   if (cursor) query.set('cursor', cursor);
   else query.set('count', 'false');
-  return getJson(`/channels?${query}`, options);
+  return getJson(`${path}?${query}`, options);
 }
+
+export const listDevices = (cursor, limit, options) => listByCursor('/devices', cursor, limit, options);
+
+export const listChannels = (cursor, limit, options) => listByCursor('/channels', cursor, limit, options);
 
 /**
  * The query string (`?…`, or '' when empty) of `params` plus `reason=…`, which every read of a restricted or

@@ -7,38 +7,34 @@ export const REFRESH_INTERVAL_MS = 10_000;
 export const PAGE_SIZE = 500; // the API's largest page
 
 /**
- * Every item of a paginated listing: `fetchPage(next)` answers a page, `next` being null for the first and
- * then `nextOf(page, itemsSoFar)` of the page before, until that is null.
+ * Every item of a listing paged by cursor: `fetchPage(cursor)` (null: the first page) answers {items, next_cursor},
+ * read until `next_cursor` is null.
  */
-async function collectPages(fetchPage, nextOf) {
+export async function allCursorPages(fetchPage) {
   const items = [];
-  let next = null;
+  let cursor = null;
   do {
-    const page = await fetchPage(next);
+    const page = await fetchPage(cursor);
     if (page.items.length === 0) break; // the set shrank while we read it
     items.push(...page.items);
-    next = nextOf(page, items.length);
-  } while (next !== null && next !== undefined);
+    cursor = page.next_cursor;
+  } while (cursor !== null && cursor !== undefined);
   // A row that moved between pages while we read them would appear twice.
   const seen = new Set();
   return items.filter((item) => !seen.has(item.id) && seen.add(item.id));
 }
 
-/** Every item of a listing paged by offset: `fetchPage(offset)` answers {total, offset, limit, items}. */
-export const allPages = (fetchPage) =>
-  collectPages((offset) => fetchPage(offset ?? 0), (page, count) => (count < page.total ? count : null));
+/** Every device the caller may see, by cursor (deep pages cost what the first does). */
+export const allDevices = (options) => allCursorPages((cursor) => listDevices(cursor, PAGE_SIZE, options));
 
-/** Every item of a listing paged by cursor: `fetchPage(cursor)` (null: the first page) answers {items, next_cursor}. */
-export const allCursorPages = (fetchPage) => collectPages(fetchPage, (page) => page.next_cursor);
-
-/** Every channel the caller may see, by cursor (deep pages cost what the first does). */
+/** Every channel the caller may see, by cursor. */
 export const allChannels = (options) => allCursorPages((cursor) => listChannels(cursor, PAGE_SIZE, options));
 
 /** One consistent-enough picture of the catalog. */
 export async function loadCatalog(signal) {
   const [regions, devices, channels] = await Promise.all([
     listRegions({ signal }),
-    allPages((offset) => listDevices(offset, PAGE_SIZE, { signal })),
+    allDevices({ signal }),
     allChannels({ signal }),
   ]);
   return { regions, devices, channels, loadedAt: new Date() };
