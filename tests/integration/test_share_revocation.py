@@ -103,6 +103,18 @@ async def _revoke_and_see_the_end(shared: Shared, ws: websockets.ClientConnectio
     return ended
 
 
+async def _revoking_ends_the_stream(shared: Shared, ws_url: str) -> None:
+    """With media flowing on `ws_url` under the share's grant, revoking the share ends the socket and the grant's
+    count of open streams."""
+    access = shared.stack.platform.access
+    assert access is not None
+    async with websockets.connect(ws_url, max_size=None) as ws:
+        await _media_flows(ws)
+        assert access.streams.count(shared.grant_id) == 1
+        assert await _revoke_and_see_the_end(shared, ws) == {"type": "end", "reason": "grant revoked"}
+    assert access.streams.count(shared.grant_id) == 0
+
+
 async def test_revoking_a_share_closes_the_open_live_websocket(tmp_path: Path) -> None:
     async with _shared(tmp_path, ["live"]) as shared:
         client, requester_headers = shared.client, shared.requester
@@ -110,13 +122,7 @@ async def test_revoking_a_share_closes_the_open_live_websocket(tmp_path: Path) -
                 ).status_code == 403
         live = await client.post(f"/api/v1/channels/{shared.first}/live", headers=requester_headers)
         assert live.status_code == 200, live.text
-        access = shared.stack.platform.access
-        assert access is not None
-        async with websockets.connect(str(live.json()["ws_url"]), max_size=None) as ws:
-            await _media_flows(ws)
-            assert access.streams.count(shared.grant_id) == 1
-            assert await _revoke_and_see_the_end(shared, ws) == {"type": "end", "reason": "grant revoked"}
-        assert access.streams.count(shared.grant_id) == 0
+        await _revoking_ends_the_stream(shared, str(live.json()["ws_url"]))
         assert (await client.post(f"/api/v1/channels/{shared.first}/live", headers=requester_headers)
                 ).status_code == 403
 
@@ -130,12 +136,6 @@ async def test_revoking_a_share_closes_the_open_device_playback(tmp_path: Path) 
                                           json={"start": start.isoformat(),
                                                 "end": (start + timedelta(seconds=600)).isoformat()})
         assert played.status_code == 200, played.text
-        access = shared.stack.platform.access
-        assert access is not None
-        async with websockets.connect(str(played.json()["ws_url"]), max_size=None) as ws:
-            await _media_flows(ws)
-            assert access.streams.count(shared.grant_id) == 1
-            assert await _revoke_and_see_the_end(shared, ws) == {"type": "end", "reason": "grant revoked"}
-        assert access.streams.count(shared.grant_id) == 0
+        await _revoking_ends_the_stream(shared, str(played.json()["ws_url"]))
         async with httpx.AsyncClient() as plain:  # the stream URLs of that playback are refused from now on
             assert (await plain.get(str(played.json()["hls_url"]))).status_code == 403
